@@ -1,0 +1,5 @@
+"""Run the command-line interface with ``python -m topictag``."""
+
+from topictag.cli import main
+
+main()

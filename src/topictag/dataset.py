@@ -1,0 +1,464 @@
+"""Checking, describing and splitting labeled corpora.
+
+:func:`validate_corpus` finds the mistakes that poison a model before it is trained:
+errors (schema problems, the same article or text on both sides of the train/test split) and
+warnings (duplicates within a split, near duplicates, shared 10-word spans, label spellings
+that differ only in case or punctuation, rare labels, empty texts).
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from topictag.corpus import Record, group_keys, iter_json_objects, parse_record
+from topictag.errors import DataError
+
+ERROR = "error"
+WARNING = "warning"
+SPAN_WORDS = 10
+NEAR_DUPLICATE_JACCARD = 0.8
+_SHINGLE = 3  # words per shingle for near-duplicate detection
+_BANDS, _ROWS = 16, 4  # MinHash LSH: 64 hash functions in 16 bands of 4
+_PRIME = (1 << 61) - 1
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found in a corpus."""
+
+    level: str  # "error" or "warning"
+    code: str  # e.g. "duplicate-across-splits"
+    message: str
+    where: list[str] = field(default_factory=list)  # "file:line" of the rows involved
+
+
+@dataclass
+class ValidationReport:
+    """Everything :func:`validate_corpus` found."""
+
+    rows: int
+    findings: list[Finding]
+
+    @property
+    def errors(self) -> list[Finding]:
+        """Findings that make the corpus unusable as it is."""
+        return [f for f in self.findings if f.level == ERROR]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        """Findings worth a look that do not block training."""
+        return [f for f in self.findings if f.level == WARNING]
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the report as JSON-ready values."""
+        counts = Counter(f.code for f in self.findings)
+        return {
+            "rows": self.rows,
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "counts": dict(sorted(counts.items())),
+            "findings": [asdict(f) for f in self.findings],
+        }
+
+
+def validate_corpus(paths: Sequence[str | Path], *, min_examples: int = 5) -> ValidationReport:
+    """Check corpus files and return every finding (schema errors do not stop the scan).
+
+    Parameters
+    ----------
+    paths : sequence of paths
+        JSON Lines corpus files.
+    min_examples : int
+        Warn about labels with fewer examples than this.
+    """
+    findings: list[Finding] = []
+    records: list[Record] = []
+    where: list[str] = []
+    for path in paths:
+        try:
+            for number, obj in iter_json_objects(path):
+                try:
+                    records.append(parse_record(obj, source=str(path), line=number))
+                    where.append(f"{path}:{number}")
+                except DataError as error:
+                    findings.append(Finding(ERROR, "schema", str(error), [f"{path}:{number}"]))
+        except DataError as error:  # malformed JSON, bad bytes or empty file: stop this file
+            findings.append(Finding(ERROR, "schema", str(error), [str(error).split(": ")[0]]))
+    findings += _split_leaks(records, where)
+    findings += _duplicates(records, where)
+    findings += _near_duplicates(records, where)
+    findings += _shared_spans(records, where)
+    findings += _label_findings(records, min_examples)
+    findings += [
+        Finding(WARNING, "empty-text", "paragraph text is empty or whitespace", [where[i]])
+        for i, r in enumerate(records)
+        if not r.text.strip()
+    ]
+    return ValidationReport(rows=len(records), findings=findings)
+
+
+def format_report(report: ValidationReport, *, examples: int = 5) -> str:
+    """Render a validation report for people: counts per finding, a few examples each."""
+    by_code: dict[str, list[Finding]] = defaultdict(list)
+    for f in report.findings:
+        by_code[f.code].append(f)
+    lines = [
+        f"{report.rows} rows: {len(report.errors)} error(s), {len(report.warnings)} warning(s)"
+    ]
+    for code, found in sorted(by_code.items(), key=lambda kv: (kv[1][0].level != ERROR, kv[0])):
+        lines.append(f"{found[0].level.upper()} {code}: {len(found)}")
+        for f in found[:examples]:
+            lines.append(f"  {f.message}" + (f"  [{', '.join(f.where[:3])}]" if f.where else ""))
+        if len(found) > examples:
+            lines.append(f"  ... and {len(found) - examples} more")
+    return "\n".join(lines)
+
+
+def corpus_stats(records: Sequence[Record]) -> dict[str, Any]:
+    """Describe a corpus: labels by split and per paragraph, co-occurrence, lengths, articles."""
+    splits = sorted({r.split or "none" for r in records})
+    per_label: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(splits, 0))
+    pairs: Counter[tuple[str, str]] = Counter()
+    for r in records:
+        labels = sorted(r.labels or ())
+        for label in labels:
+            per_label[label][r.split or "none"] += 1
+        pairs.update((a, b) for i, a in enumerate(labels) for b in labels[i + 1 :])
+    lengths = np.array([len(_WORD.findall(r.text)) for r in records] or [0])
+    articles = Counter(r.article_id for r in records if r.article_id is not None)
+    per_article = np.array(list(articles.values()) or [0])
+    return {
+        "paragraphs": len(records),
+        "by_split": dict(Counter(r.split or "none" for r in records)),
+        "labels": dict(sorted((k, dict(v)) for k, v in per_label.items())),
+        "labels_per_paragraph": {
+            str(k): v
+            for k, v in sorted(
+                Counter(len(r.labels) for r in records if r.labels is not None).items()
+            )
+        },
+        "unlabeled": sum(r.labels is None for r in records),
+        "cooccurrence": [{"labels": list(k), "count": v} for k, v in pairs.most_common()],
+        "words": {f"p{q}": float(np.percentile(lengths, q)) for q in (0, 5, 25, 50, 75, 95, 100)},
+        "articles": len(articles),
+        "paragraphs_per_article": {
+            "min": int(per_article.min()),
+            "median": float(np.median(per_article)),
+            "max": int(per_article.max()),
+        },
+    }
+
+
+def format_stats(stats: dict[str, Any], *, top_pairs: int = 15) -> str:
+    """Render :func:`corpus_stats` as Markdown tables."""
+    splits = sorted(stats["by_split"])
+    lines = [
+        f"{stats['paragraphs']} paragraphs ("
+        + ", ".join(f"{s}: {stats['by_split'][s]}" for s in splits)
+        + f"), {stats['articles']} articles, {stats['unlabeled']} unlabeled",
+        "",
+        "| label | " + " | ".join(splits) + " | total |",
+        "|---|" + "---|" * (len(splits) + 1),
+    ]
+    for label, counts in stats["labels"].items():
+        cells = " | ".join(str(counts.get(s, 0)) for s in splits)
+        lines.append(f"| `{label}` | {cells} | {sum(counts.values())} |")
+    lines += ["", "| labels per paragraph | paragraphs |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in stats["labels_per_paragraph"].items()]
+    lines += ["", "| co-occurring labels | paragraphs |", "|---|---|"]
+    lines += [
+        f"| `{p['labels'][0]}` + `{p['labels'][1]}` | {p['count']} |"
+        for p in stats["cooccurrence"][:top_pairs]
+    ]
+    words = stats["words"]
+    ppa = stats["paragraphs_per_article"]
+    lines += [
+        "",
+        "words per paragraph: " + ", ".join(f"{k} {v:g}" for k, v in words.items()),
+        f"paragraphs per article: min {ppa['min']}, median {ppa['median']:g}, max {ppa['max']}",
+    ]
+    return "\n".join(lines)
+
+
+def split_corpus(
+    records: Sequence[Record], *, test_size: float = 0.2, seed: int = 0
+) -> list[Record]:
+    """Assign ``split`` to every record: group-aware, stratified over labels, deterministic.
+
+    Groups (``article_id``, else the normalized-text hash) are kept whole. Groups are assigned
+    by iterative stratification (Sechidis et al., 2011) applied to groups: the rarest label is
+    placed first, each of its groups going to the side that most wants that label.
+    """
+    if not 0.0 < test_size < 1.0:
+        raise DataError(f"test size must be between 0 and 1, got {test_size}")
+    keys = group_keys(records)
+    members: dict[str, list[int]] = defaultdict(list)
+    for i, key in enumerate(keys):
+        members[key].append(i)
+    groups = sorted(members)
+    rng = np.random.default_rng(seed)
+    rng.shuffle(groups)  # seeded tie-breaking
+    group_labels = {
+        g: Counter(x for i in members[g] for x in records[i].labels or ()) for g in groups
+    }
+    ratios = np.array([1.0 - test_size, test_size])
+    size_want = ratios * len(records)
+    totals = Counter(x for g in groups for x in group_labels[g].elements())
+    label_want = {x: ratios * n for x, n in totals.items()}
+    side: dict[str, int] = {}
+    remaining = set(groups)
+    order = {g: i for i, g in enumerate(groups)}
+    while remaining:
+        left = Counter(x for g in remaining for x in group_labels[g])
+        if left:
+            label = min(left, key=lambda x: (left[x], x))
+            candidates = sorted(
+                (g for g in remaining if label in group_labels[g]), key=order.__getitem__
+            )
+        else:
+            label, candidates = None, sorted(remaining, key=order.__getitem__)
+        for g in candidates:
+            want = label_want[label] if label is not None else size_want
+            best = np.flatnonzero(want == want.max())
+            if len(best) > 1:
+                best = best[size_want[best] == size_want[best].max()]
+            s = int(best[0])
+            side[g] = s
+            remaining.discard(g)
+            size_want[s] -= len(members[g])
+            for x, n in group_labels[g].items():
+                label_want[x][s] -= n
+    _refine(side, members, group_labels, totals, test_size, len(records), order=groups)
+    names = ("train", "test")
+    return [replace(r, split=names[side[keys[i]]]) for i, r in enumerate(records)]
+
+
+def _refine(
+    side: dict[str, int],
+    members: dict[str, list[int]],
+    group_labels: dict[str, Counter[str]],
+    totals: Counter[str],
+    test_size: float,
+    rows: int,
+    *,
+    order: Sequence[str],
+    passes: int = 10,
+) -> None:
+    """Move single groups between sides while that brings every label's test share closer.
+
+    The objective is the sum over labels (and over rows, as one more "label") of the squared
+    relative error of the test count against ``test_size`` of the total.
+    """
+    test = Counter[str]()
+    test_rows = 0
+    for g, s in side.items():
+        if s == 1:
+            test.update(group_labels[g])
+            test_rows += len(members[g])
+
+    def cost(label_counts: Counter[str], n_rows: int, labels: Iterable[str]) -> float:
+        value = ((n_rows - test_size * rows) / rows) ** 2
+        for x in labels:
+            value += ((label_counts[x] - test_size * totals[x]) / totals[x]) ** 2
+        return value
+
+    for _ in range(passes):
+        moved = False
+        for g in order:
+            sign = -1 if side[g] == 1 else 1
+            labels = group_labels[g]
+            after = Counter({x: test[x] + sign * n for x, n in labels.items()})
+            before_cost = cost(test, test_rows, labels)
+            after_cost = cost(after, test_rows + sign * len(members[g]), labels)
+            if after_cost < before_cost - 1e-12:
+                side[g] = 1 - side[g]
+                test.update({x: sign * n for x, n in labels.items()})
+                test_rows += sign * len(members[g])
+                moved = True
+        if not moved:
+            break
+
+
+
+def _split_leaks(records: Sequence[Record], where: Sequence[str]) -> list[Finding]:
+    sides: dict[str, dict[str, int]] = defaultdict(dict)
+    for i, r in enumerate(records):
+        if r.article_id is not None and r.split is not None:
+            sides[r.article_id].setdefault(r.split, i)
+    return [
+        Finding(
+            ERROR,
+            "article-in-both-splits",
+            f"article {article!r} has rows in train and test",
+            [where[s["train"]], where[s["test"]]],
+        )
+        for article, s in sides.items()
+        if len(s) > 1
+    ]
+
+
+def _duplicates(records: Sequence[Record], where: Sequence[str]) -> list[Finding]:
+    seen: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(records):
+        if r.text.strip():
+            seen[r.text.strip()].append(i)
+    findings = []
+    for rows in seen.values():
+        if len(rows) < 2:
+            continue
+        splits = {records[i].split for i in rows}
+        across = "train" in splits and "test" in splits
+        findings.append(
+            Finding(
+                ERROR if across else WARNING,
+                "duplicate-across-splits" if across else "duplicate",
+                f"the same text appears {len(rows)} times"
+                + (" in both train and test" if across else "")
+                + f": {_snippet(records[rows[0]].text)}",
+                [where[i] for i in rows],
+            )
+        )
+    return findings
+
+
+def _word_lists(records: Sequence[Record]) -> list[list[str]]:
+    return [_WORD.findall(r.text.casefold()) for r in records]
+
+
+def _near_duplicates(records: Sequence[Record], where: Sequence[str]) -> list[Finding]:
+    """Pairs with word-shingle Jaccard >= 0.8 (but not identical), found with MinHash LSH."""
+    shingles = []
+    for words in _word_lists(records):
+        grams = {
+            " ".join(words[i : i + _SHINGLE]) for i in range(max(len(words) - _SHINGLE + 1, 1))
+        }
+        shingles.append({zlib.crc32(g.encode()) for g in grams if g})
+    signatures = _minhash([np.fromiter(s, dtype=np.uint64) for s in shingles])
+    candidates: set[tuple[int, int]] = set()
+    for band in range(_BANDS):
+        buckets: dict[bytes, list[int]] = defaultdict(list)
+        block = signatures[:, band * _ROWS : (band + 1) * _ROWS]
+        for i in range(len(shingles)):
+            if shingles[i]:
+                buckets[block[i].tobytes()].append(i)
+        for rows in buckets.values():
+            if 1 < len(rows) <= 200:  # larger buckets are exact duplicates of boilerplate
+                candidates.update((a, b) for k, a in enumerate(rows) for b in rows[k + 1 :])
+    findings = []
+    for a, b in sorted(candidates):
+        if records[a].text.strip() == records[b].text.strip():
+            continue  # an exact duplicate, reported as such
+        jaccard = len(shingles[a] & shingles[b]) / len(shingles[a] | shingles[b])
+        if jaccard >= NEAR_DUPLICATE_JACCARD:
+            findings.append(
+                Finding(
+                    WARNING,
+                    "near-duplicate",
+                    f"near-duplicate texts (Jaccard {jaccard:.2f}): {_snippet(records[a].text)}",
+                    [where[a], where[b]],
+                )
+            )
+    return findings
+
+
+def _minhash(sets: list[np.ndarray]) -> np.ndarray:
+    """Return MinHash signatures, shape (n_sets, bands * rows), with fixed hash functions."""
+    rng = np.random.default_rng(20240101)
+    count = _BANDS * _ROWS
+    a = rng.integers(1, 1 << 31, size=count, dtype=np.uint64)
+    b = rng.integers(0, 1 << 31, size=count, dtype=np.uint64)
+    lengths = np.array([len(s) for s in sets])
+    signatures = np.full((len(sets), count), np.iinfo(np.uint64).max, dtype=np.uint64)
+    nonempty = np.flatnonzero(lengths)
+    if not len(nonempty):
+        return signatures
+    values = np.concatenate([sets[i] for i in nonempty])
+    starts = np.concatenate([[0], np.cumsum(lengths[nonempty])[:-1]])
+    for k in range(count):
+        hashed = (a[k] * values + b[k]) % np.uint64(_PRIME)  # a, values < 2**32: no overflow
+        signatures[nonempty, k] = np.minimum.reduceat(hashed, starts)
+    return signatures
+
+
+def _shared_spans(records: Sequence[Record], where: Sequence[str]) -> list[Finding]:
+    """Pairs of different paragraphs that share a run of 10 words.
+
+    Every 10-word window gets a polynomial hash over word ids (vectorized over the whole
+    corpus); windows are sorted by hash and neighbours from different paragraphs are compared.
+    """
+    vocabulary: dict[str, int] = {}
+    words = _word_lists(records)
+    ids = np.fromiter(
+        (vocabulary.setdefault(w, len(vocabulary)) for ws in words for w in ws), dtype=np.uint64
+    )
+    doc = np.repeat(np.arange(len(words)), [len(ws) for ws in words])
+    starts = len(ids) - SPAN_WORDS + 1
+    if starts <= 0:
+        return []
+    hashes = np.zeros(starts, dtype=np.uint64)
+    for k in range(SPAN_WORDS):
+        hashes = hashes * np.uint64(1_000_003) + ids[k : k + starts]
+    position = np.flatnonzero(doc[:starts] == doc[SPAN_WORDS - 1 :])  # windows inside one text
+    order = position[np.lexsort((doc[position], hashes[position]))]
+    h, d = hashes[order], doc[order]
+    hits = np.flatnonzero((h[1:] == h[:-1]) & (d[1:] != d[:-1]))
+    reverse = list(vocabulary)
+    findings, seen = [], set()
+    for k in hits.tolist():
+        x, y = int(order[k]), int(order[k + 1])
+        a, b = int(doc[x]), int(doc[y])
+        pair = (min(a, b), max(a, b))
+        if pair in seen or records[a].text.strip() == records[b].text.strip():
+            continue
+        if not np.array_equal(ids[x : x + SPAN_WORDS], ids[y : y + SPAN_WORDS]):
+            continue  # hash collision
+        seen.add(pair)
+        span = " ".join(reverse[int(w)] for w in ids[x : x + SPAN_WORDS])
+        findings.append(
+            Finding(
+                WARNING,
+                "shared-span",
+                f"10-word span shared: {span!r}",
+                [where[pair[0]], where[pair[1]]],
+            )
+        )
+    return findings
+
+
+def _label_findings(records: Iterable[Record], min_examples: int) -> list[Finding]:
+    counts = Counter(x for r in records for x in r.labels or ())
+    spellings: dict[str, list[str]] = defaultdict(list)
+    for label in sorted(counts):
+        spellings[re.sub(r"[\W_]+", "", label.casefold())].append(label)
+    findings = [
+        Finding(
+            WARNING,
+            "label-spelling",
+            "labels differ only in case, spacing or punctuation: "
+            + ", ".join(f"{x!r} ({counts[x]})" for x in variants),
+        )
+        for variants in spellings.values()
+        if len(variants) > 1
+    ]
+    findings += [
+        Finding(
+            WARNING, "rare-label", f"label {label!r} has {n} example(s) (fewer than {min_examples})"
+        )
+        for label, n in sorted(counts.items())
+        if n < min_examples
+    ]
+    return findings
+
+
+def _snippet(text: str, width: int = 60) -> str:
+    text = " ".join(text.split())
+    return repr(text if len(text) <= width else text[: width - 3] + "...")

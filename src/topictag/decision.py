@@ -1,0 +1,85 @@
+"""The decision rule shared by training and serving: calibration, thresholds, label choice.
+
+numpy only, so that the serving path never imports scikit-learn or scipy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MULTI_LABEL = "multi-label"
+SINGLE_LABEL = "single-label"
+
+
+def sigmoid(scores: np.ndarray, a: float | np.ndarray, b: float | np.ndarray) -> np.ndarray:
+    """Platt's sigmoid: ``1 / (1 + exp(a * score + b))``, computed without overflow."""
+    return np.exp(-np.logaddexp(0.0, a * np.asarray(scores, dtype=np.float64) + b))
+
+
+def calibrated_probabilities(
+    scores: np.ndarray, calibration: np.ndarray, *, single_label: bool
+) -> np.ndarray:
+    """Map raw scores to probabilities with per-label sigmoid parameters ``(a, b)``."""
+    probs = sigmoid(scores, calibration[:, 0], calibration[:, 1])
+    if single_label:
+        totals = probs.sum(axis=1, keepdims=True)
+        probs = np.divide(
+            probs, totals, out=np.full_like(probs, 1.0 / probs.shape[1]), where=totals > 0
+        )
+    return probs
+
+
+def decide_labels(
+    probs: np.ndarray,
+    thresholds: np.ndarray,
+    *,
+    single_label: bool,
+    at_least_one: bool,
+    known: np.ndarray | None = None,
+) -> np.ndarray:
+    """Turn probabilities into a binary indicator matrix (the decision rule of every path).
+
+    Multi-label: every label at or above its threshold, or the most probable one when none is
+    and ``at_least_one`` is set. Single-label: the most probable label. Rows where ``known`` is
+    false (the paragraph has no n-gram the model knows) get no label: there is nothing to go on.
+    """
+    n = probs.shape[0]
+    if single_label:
+        out = np.zeros(probs.shape, dtype=np.int8)
+        if probs.shape[1]:
+            out[np.arange(n), probs.argmax(axis=1)] = 1
+    else:
+        out = (probs >= thresholds).astype(np.int8)
+        if at_least_one and probs.shape[1]:
+            empty = ~out.any(axis=1)
+            out[np.flatnonzero(empty), probs[empty].argmax(axis=1)] = 1
+    if known is not None:
+        out[~np.asarray(known, dtype=bool)] = 0
+    return out
+
+
+def choose_threshold(
+    probs: np.ndarray, y: np.ndarray, *, min_positives: int, default: float
+) -> float:
+    """Return the probability threshold that maximizes F1 on out-of-fold probabilities.
+
+    The threshold sits halfway between the lowest accepted probability and the next one down,
+    so that it does not hug one training example. Labels with fewer than ``min_positives``
+    positives, or where no threshold beats predicting nothing, keep ``default``.
+    """
+    positives = int(np.sum(y))
+    if positives < max(min_positives, 1):
+        return default
+    order = np.argsort(-probs, kind="stable")
+    sorted_probs = probs[order]
+    hits = np.cumsum(y[order] == 1)
+    predicted = np.arange(1, len(probs) + 1)
+    f1 = 2.0 * hits / (predicted + positives)
+    # only cut between distinct probabilities
+    distinct = np.append(sorted_probs[1:] < sorted_probs[:-1], True)
+    f1 = np.where(distinct, f1, -1.0)
+    best = int(np.argmax(f1))
+    if f1[best] <= 0.0:
+        return default
+    lower = sorted_probs[best + 1] if best + 1 < len(sorted_probs) else 0.0
+    return float((sorted_probs[best] + lower) / 2.0)

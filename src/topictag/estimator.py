@@ -1,0 +1,239 @@
+"""The one-vs-rest linear topic classifier, with calibration and per-label thresholds.
+
+:class:`TopicClassifier` is a scikit-learn estimator. ``fit`` does three things on the training
+data only:
+
+1. out-of-fold decision scores from grouped K-fold (related paragraphs never sit on both sides);
+2. per label, a sigmoid (Platt) calibration of those scores into probabilities, and the
+   probability threshold that maximizes the label's F1 on them;
+3. a final one-vs-rest fit on all the training data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy import optimize, sparse
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.model_selection import GroupKFold
+from sklearn.svm import LinearSVC
+
+from topictag.decision import (
+    MULTI_LABEL,
+    SINGLE_LABEL,
+    calibrated_probabilities,
+    choose_threshold,
+    decide_labels,
+    sigmoid,
+)
+
+
+class TopicClassifier(ClassifierMixin, BaseEstimator):
+    """One binary linear model per label, calibrated and thresholded per label.
+
+    Parameters
+    ----------
+    classifier : {"linear-svc", "logistic", "sgd"}
+        The binary linear model fitted for each label.
+    C : float
+        Inverse regularization strength (``alpha = 1 / (C * n_samples)`` for SGD).
+    class_weight : {None, "balanced"}
+        Passed to each binary model.
+    max_iter : int
+        Solver iterations.
+    mode : {"multi-label", "single-label"}
+        Multi-label predicts every label above its threshold; single-label predicts the top one.
+    cv_folds : int
+        Grouped folds for out-of-fold scores.
+    min_positives : int
+        A label with fewer positive training examples (or no F1 gain) keeps ``default_threshold``.
+    default_threshold : float
+        Probability threshold for labels that cannot be tuned.
+    at_least_one : bool
+        In multi-label mode, predict the top label when none passes its threshold.
+    n_jobs : int
+        Processes for fitting labels in parallel.
+    random_state : int
+        Seed for fold assignment and randomized solvers.
+    """
+
+    def __init__(
+        self,
+        *,
+        classifier: str = "linear-svc",
+        C: float = 1.0,
+        class_weight: str | None = None,
+        max_iter: int = 2000,
+        mode: str = MULTI_LABEL,
+        cv_folds: int = 5,
+        min_positives: int = 3,
+        default_threshold: float = 0.5,
+        at_least_one: bool = False,
+        n_jobs: int = 1,
+        random_state: int = 0,
+    ):
+        self.classifier = classifier
+        self.C = C
+        self.class_weight = class_weight
+        self.max_iter = max_iter
+        self.mode = mode
+        self.cv_folds = cv_folds
+        self.min_positives = min_positives
+        self.default_threshold = default_threshold
+        self.at_least_one = at_least_one
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def fit(self, X: Any, Y: np.ndarray, groups: Any = None) -> TopicClassifier:
+        """Fit on a feature matrix and a binary label-indicator matrix.
+
+        Parameters
+        ----------
+        X : sparse matrix of shape (n_samples, n_features)
+        Y : ndarray of shape (n_samples, n_labels)
+            1 where the paragraph carries the label.
+        groups : array-like of shape (n_samples,), optional
+            Cross-validation groups (article ids); each row its own group when omitted.
+        """
+        X = sparse.csr_matrix(X, dtype=np.float64)
+        Y = np.asarray(Y, dtype=np.int8)
+        n_samples, n_labels = Y.shape
+        groups = np.arange(n_samples) if groups is None else np.asarray(groups)
+        oof = self.out_of_fold_scores(X, Y, groups)
+        self.calibration_ = np.array([fit_sigmoid(oof[:, j], Y[:, j]) for j in range(n_labels)])
+        self.thresholds_ = np.array(
+            [
+                choose_threshold(
+                    sigmoid(oof[:, j], *self.calibration_[j]),
+                    Y[:, j],
+                    min_positives=self.min_positives,
+                    default=self.default_threshold,
+                )
+                for j in range(n_labels)
+            ]
+        )
+        self.coef_, self.intercept_ = self._fit_labels(X, Y)
+        self.n_features_in_ = X.shape[1]
+        self.oof_scores_ = oof
+        return self
+
+    def out_of_fold_scores(self, X: Any, Y: np.ndarray, groups: np.ndarray) -> np.ndarray:
+        """Return decision scores for every training row from models that did not see its group."""
+        folds = min(self.cv_folds, len(np.unique(groups)))
+        if folds < 2:
+            raise ValueError("need at least two groups of training paragraphs for cross-validation")
+        splitter = GroupKFold(n_splits=folds, shuffle=True, random_state=self.random_state)
+        scores = np.zeros(Y.shape, dtype=np.float64)
+        for train, held_out in splitter.split(X, groups=groups):
+            coef, intercept = self._fit_labels(X[train], Y[train])
+            scores[held_out] = X[held_out] @ coef.T + intercept
+        return scores
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Return the raw linear score of every label, shape (n_samples, n_labels)."""
+        return np.asarray(X @ self.coef_.T) + self.intercept_
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Return calibrated per-label probabilities.
+
+        In single-label mode the calibrated scores are normalized to sum to one per row.
+        """
+        return calibrated_probabilities(
+            self.decision_function(X), self.calibration_, single_label=self.mode == SINGLE_LABEL
+        )
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Return the binary label-indicator matrix of the predictions."""
+        X = sparse.csr_matrix(X)
+        return decide_labels(
+            self.predict_proba(X),
+            self.thresholds_,
+            single_label=self.mode == SINGLE_LABEL,
+            at_least_one=self.at_least_one,
+            known=X.getnnz(axis=1) > 0,
+        )
+
+    def _fit_labels(self, X: Any, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Fit one binary model per label; with ``n_jobs > 1``, chunks of labels in processes.
+
+        Processes, not threads: liblinear draws from one process-wide random generator, so
+        concurrent fits in threads would make the result depend on scheduling.
+        """
+        chunks = [c for c in np.array_split(np.arange(Y.shape[1]), max(self.n_jobs, 1)) if len(c)]
+        if len(chunks) == 1:
+            fits = [self._fit_chunk(X, Y)]
+        else:
+            from joblib import Parallel, delayed
+
+            fits = Parallel(n_jobs=len(chunks))(
+                delayed(self._fit_chunk)(X, Y[:, chunk]) for chunk in chunks
+            )
+        coef = np.vstack([c for c, _ in fits])
+        intercept = np.concatenate([b for _, b in fits])
+        return coef, intercept
+
+    def _fit_chunk(self, X: Any, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        fits = [self._fit_binary(X, Y[:, j]) for j in range(Y.shape[1])]
+        coef = np.vstack([c for c, _ in fits]) if fits else np.zeros((0, X.shape[1]))
+        return coef, np.array([b for _, b in fits], dtype=np.float64)
+
+    def _fit_binary(self, X: Any, y: np.ndarray) -> tuple[np.ndarray, float]:
+        if y.min() == y.max():  # a fold without positives (or negatives): constant score
+            return np.zeros(X.shape[1]), -1.0 if y.max() == 0 else 1.0
+        model = self._binary_model(X.shape[0])
+        model.fit(X, y)
+        return np.asarray(model.coef_[0], dtype=np.float64), float(model.intercept_[0])
+
+    def _binary_model(self, n_samples: int) -> Any:
+        if self.classifier == "linear-svc":
+            return LinearSVC(
+                C=self.C,
+                class_weight=self.class_weight,
+                max_iter=self.max_iter,
+                random_state=self.random_state,
+            )
+        if self.classifier == "logistic":
+            return LogisticRegression(
+                C=self.C, class_weight=self.class_weight, max_iter=self.max_iter, solver="liblinear"
+            )
+        if self.classifier == "sgd":
+            return SGDClassifier(
+                loss="modified_huber",
+                alpha=1.0 / (self.C * n_samples),
+                class_weight=self.class_weight,
+                max_iter=self.max_iter,
+                random_state=self.random_state,
+            )
+        raise ValueError(f"unknown classifier {self.classifier!r}")
+
+
+def fit_sigmoid(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Fit Platt's sigmoid to scores, with his smoothed targets (as scikit-learn does).
+
+    Returns
+    -------
+    (a, b) : tuple of float
+        Parameters of :func:`sigmoid`; ``a`` is negative when higher scores mean "positive".
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    positives = float(np.sum(y == 1))
+    negatives = float(len(y) - positives)
+    target = np.where(y == 1, (positives + 1.0) / (positives + 2.0), 1.0 / (negatives + 2.0))
+
+    def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
+        a, b = params
+        z = a * scores + b  # p = sigmoid(-z)
+        # cross-entropy of p against target: t * log(1 + e^z) + (1 - t) * log(1 + e^-z)
+        lse_pos = np.logaddexp(0.0, z)
+        lse_neg = np.logaddexp(0.0, -z)
+        value = float(np.sum(target * lse_pos + (1.0 - target) * lse_neg))
+        p = sigmoid(scores, a, b)
+        grad_z = target - p  # d/dz
+        return value, np.array([np.dot(grad_z, scores), np.sum(grad_z)])
+
+    start = np.array([0.0, np.log((negatives + 1.0) / (positives + 1.0))])
+    result = optimize.minimize(loss, start, jac=True, method="L-BFGS-B", options={"maxiter": 500})
+    a, b = result.x
+    return float(a), float(b)

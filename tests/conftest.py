@@ -1,0 +1,93 @@
+"""Shared fixtures: tiny corpora written to tmp_path, and one small trained model per session."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLED_CORPUS = ROOT / "datasets" / "news-paragraphs" / "paragraphs.jsonl"
+DEFAULT_RECIPE = ROOT / "training" / "default.toml"
+DEFAULT_MODEL = ROOT / "models" / "news-topics"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+# A small corpus of our own: three labels, several articles, some paragraphs with no topic.
+TINY = [
+    ("a1", "Troops shelled the northern town overnight and fighting spread to the hills.", ["war"]),
+    ("a1", "The ceasefire collapsed after artillery fire killed four soldiers.", ["war"]),
+    ("a1", "Envoys met in Geneva to revive talks between the two governments.", ["talks"]),
+    ("a2", "The ministers agreed to restore diplomatic ties and reopen embassies.", ["talks"]),
+    ("a2", "Negotiators from both capitals held a second round of talks on Friday.", ["talks"]),
+    ("a2", "By a staff reporter", []),
+    ("a3", "Oil prices rose as the pipeline stayed shut and gas supplies dwindled.", ["energy"]),
+    ("a3", "The energy ministry said fuel imports would double this winter.", ["energy"]),
+    ("a3", "Talks on a gas pipeline deal ended without agreement, envoys said.", ["energy", "talks"]),
+    ("a4", "Rebels attacked an army convoy, killing eleven soldiers near the border.", ["war"]),
+    ("a4", "Drone strikes hit fuel depots as the offensive widened.", ["war", "energy"]),
+    ("a4", "Rain is expected across the region at the weekend.", []),
+    ("a5", "The summit ended with a joint statement on cooperation and trade.", ["talks"]),
+    ("a5", "Electricity prices doubled after the power plant went offline.", ["energy"]),
+    ("a5", "Heavy fighting forced the army to withdraw from two villages.", ["war"]),
+    ("a6", "The foreign minister flew to Ankara for talks with her counterpart.", ["talks"]),
+    ("a6", "Crude output fell as refineries closed for maintenance.", ["energy"]),
+    ("a6", "Artillery duels continued along the front line for a third day.", ["war"]),
+]
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    """Write rows as JSON Lines and return the path."""
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def tiny_rows(*, test_articles: tuple[str, ...] = ("a6",)) -> list[dict[str, Any]]:
+    """The tiny corpus as rows in topictag's format."""
+    return [
+        {
+            "id": f"p{i}",
+            "text": text,
+            "labels": labels,
+            "article_id": article,
+            "split": "test" if article in test_articles else "train",
+        }
+        for i, (article, text, labels) in enumerate(TINY, start=1)
+    ]
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path: Path) -> Path:
+    """A small labeled corpus file with a train and a test split."""
+    return write_jsonl(tmp_path / "tiny.jsonl", tiny_rows())
+
+
+@pytest.fixture
+def make_file(tmp_path: Path) -> Callable[[str, str | bytes], Path]:
+    """Write a file with the given name and content into tmp_path."""
+
+    def make(name: str, content: str | bytes) -> Path:
+        path = tmp_path / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+        return path
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A model trained once per session on the bundled corpus, with its scikit-learn pipeline."""
+    from topictag.bundle import save_bundle
+    from topictag.config import load_config
+    from topictag.training import train_model
+
+    result = train_model([BUNDLED_CORPUS], load_config(DEFAULT_RECIPE))
+    path = tmp_path_factory.mktemp("models") / "news"
+    save_bundle(result.data, path)
+    result.path = path
+    return result
