@@ -25,7 +25,11 @@ TINY = [
     ("a2", "By a staff reporter", []),
     ("a3", "Oil prices rose as the pipeline stayed shut and gas supplies dwindled.", ["energy"]),
     ("a3", "The energy ministry said fuel imports would double this winter.", ["energy"]),
-    ("a3", "Talks on a gas pipeline deal ended without agreement, envoys said.", ["energy", "talks"]),
+    (
+        "a3",
+        "Talks on a gas pipeline deal ended without agreement, envoys said.",
+        ["energy", "talks"],
+    ),
     ("a4", "Rebels attacked an army convoy, killing eleven soldiers near the border.", ["war"]),
     ("a4", "Drone strikes hit fuel depots as the offensive widened.", ["war", "energy"]),
     ("a4", "Rain is expected across the region at the weekend.", []),

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import DEFAULT_RECIPE
 from topictag.config import TrainConfig, dump_config, load_config
 from topictag.errors import DataError
-from tests.conftest import DEFAULT_RECIPE
 
 
 def test_default_recipe_loads_and_round_trips(tmp_path):

@@ -18,7 +18,8 @@ def test_reads_every_field_and_keeps_extra_ones(make_file):
     path = make_file(
         "c.jsonl",
         '{"id": "x1", "text": "Talks resumed.", "labels": ["talks"], "article_id": "a", '
-        '"split": "train", "source": "wire"}\n\n{"id": 7, "text": "No topic here.", "labels": []}\n',
+        '"split": "train", "source": "wire"}\n'
+        '\n{"id": 7, "text": "No topic here.", "labels": []}\n',
     )
     first, second = read_corpus(path)
     assert first == Record("x1", "Talks resumed.", ("talks",), "a", "train")

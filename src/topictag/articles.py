@@ -36,7 +36,7 @@ _BOILERPLATE = re.compile(
       | (?:click|tap)\s+here\b.*
       | read\s+(?:more|the\s+full\s+story)\b.*
       | sign\s+up\b.*|subscribe\b.*|advertisement|share\s+this\b.*
-      | (?:\(c\)|©|copyright)\b.*|all\s+rights\s+reserved\.?
+      | (?:\(c\)|©|copyright\b).*|all\s+rights\s+reserved\.?
       | [A-Z][\w ,.'-]{0,40}\s\((?:reuters|ap|afp)\)\s*[-\u2013\u2014]?\s*   # dateline alone
     )$""",
     re.IGNORECASE | re.VERBOSE,

@@ -74,7 +74,9 @@ class ModelData:
         return out
 
 
-def save_bundle(model: ModelData, path: str | Path, *, force: bool = False, card: str = "") -> Path:
+def save_bundle(
+    model: ModelData, path: str | Path, *, force: bool = False, card: str | None = None
+) -> Path:
     """Write a bundle folder atomically.
 
     Parameters
@@ -84,8 +86,8 @@ def save_bundle(model: ModelData, path: str | Path, *, force: bool = False, card
         The bundle folder to create.
     force : bool
         Replace an existing bundle. Without it an existing folder is an error.
-    card : str
-        The Markdown text of ``MODEL_CARD.md``.
+    card : str, optional
+        The Markdown text of ``MODEL_CARD.md`` [default: rendered from the manifest].
 
     Raises
     ------
@@ -120,6 +122,10 @@ def save_bundle(model: ModelData, path: str | Path, *, force: bool = False, card
         model.manifest = manifest
         _write_synced(staging / WEIGHTS, weights)
         _write_synced(staging / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode())
+        if card is None:
+            from topictag.report import model_card
+
+            card = model_card(model, path.name)
         _write_synced(staging / CARD, card.encode())
         os.chmod(staging, 0o755)
         _swap_in(staging, path)

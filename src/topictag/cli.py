@@ -133,7 +133,6 @@ def train(
     from topictag.config import load_config
     from topictag.corpus import read_label_file
     from topictag.metrics import format_summary
-    from topictag.report import model_card
     from topictag.training import train_model
 
     output = output or _models_dir() / DEFAULT_MODEL
@@ -144,7 +143,7 @@ def train(
         recipe = recipe.replace(seed=seed)
     keep = read_label_file(labels) if labels else None
     result = train_model(data or [DEFAULT_DATA], recipe, labels=keep, cv=cv, n_jobs=jobs)
-    save_bundle(result.data, output, force=force, card=model_card(result.data, output.name))
+    save_bundle(result.data, output, force=force)
     log.info("saved %s", output)
     if result.test_metrics:
         typer.echo("test split:")

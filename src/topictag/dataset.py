@@ -288,7 +288,6 @@ def _refine(
             break
 
 
-
 def _split_leaks(records: Sequence[Record], where: Sequence[str]) -> list[Finding]:
     sides: dict[str, dict[str, int]] = defaultdict(dict)
     for i, r in enumerate(records):
