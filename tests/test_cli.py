@@ -265,3 +265,24 @@ def test_data_validate_stats_and_split(tmp_path):
     assert invoke("data", "split", str(leaky), "--seed", "2", "-o", str(out)).exit_code == 0
     printed = invoke("data", "split", str(leaky), "--seed", "2")
     assert printed.stdout == out.read_text()
+
+
+def test_metrics_json_follows_the_packaged_schema(tmp_path):
+    import importlib.resources
+
+    import jsonschema
+
+    schema = json.loads(
+        importlib.resources.files("topictag").joinpath("schemas/metrics.schema.json").read_text()
+    )
+    jsonschema.Draft202012Validator.check_schema(schema)
+    out = tmp_path / "eval"
+    result = invoke(
+        "evaluate", str(DEFAULT_MODEL), "--data", str(BUNDLED_CORPUS), "--output", str(out)
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads((out / "metrics.json").read_text())
+    jsonschema.validate(document, schema)
+    broken = dict(document, metrics=dict(document["metrics"], micro={"precision": 2}))
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)

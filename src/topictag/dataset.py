@@ -149,6 +149,7 @@ def corpus_stats(records: Sequence[Record]) -> dict[str, Any]:
         "unlabeled": sum(r.labels is None for r in records),
         "cooccurrence": [{"labels": list(k), "count": v} for k, v in pairs.most_common()],
         "words": {f"p{q}": float(np.percentile(lengths, q)) for q in (0, 5, 25, 50, 75, 95, 100)},
+        "keywords": label_keywords(records),
         "articles": len(articles),
         "paragraphs_per_article": {
             "min": int(per_article.min()),
@@ -156,6 +157,33 @@ def corpus_stats(records: Sequence[Record]) -> dict[str, Any]:
             "max": int(per_article.max()),
         },
     }
+
+
+def label_keywords(records: Sequence[Record]) -> dict[str, dict[str, Any]]:
+    """For each label, the single word that best predicts it, and how well (F1).
+
+    A label that one keyword predicts almost perfectly is a sign of templated text or of a
+    labeling rule that is really a keyword search.
+    """
+    documents = [set(_WORD.findall(r.text.casefold())) for r in records]
+    frequency = Counter(w for words in documents for w in words)
+    result = {}
+    for label in sorted({x for r in records for x in r.labels or ()}):
+        having = [
+            words for r, words in zip(records, documents, strict=True) if label in (r.labels or ())
+        ]
+        hits = Counter(w for words in having for w in words)
+        word, f1 = max(
+            ((w, 2 * n / (len(having) + frequency[w])) for w, n in hits.items()),
+            key=lambda pair: (pair[1], pair[0]),
+        )
+        result[label] = {
+            "word": word,
+            "f1": f1,
+            "precision": hits[word] / frequency[word],
+            "recall": hits[word] / len(having),
+        }
+    return result
 
 
 def format_stats(stats: dict[str, Any], *, top_pairs: int = 15) -> str:
@@ -181,6 +209,15 @@ def format_stats(stats: dict[str, Any], *, top_pairs: int = 15) -> str:
     ]
     words = stats["words"]
     ppa = stats["paragraphs_per_article"]
+    lines += [
+        "",
+        "| label | best single keyword | precision | recall | F1 |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| `{label}` | {k['word']} | {k['precision']:.2f} | {k['recall']:.2f} | {k['f1']:.2f} |"
+        for label, k in stats["keywords"].items()
+    ]
     lines += [
         "",
         "words per paragraph: " + ", ".join(f"{k} {v:g}" for k, v in words.items()),
