@@ -543,6 +543,69 @@ def data_split(
         log.info("wrote %s: %d train, %d test", output, len(records) - test, test)
 
 
+@data_app.command("import")
+@_reports_errors
+def data_import(
+    format: Annotated[
+        str, typer.Argument(help="fasttext, csv, tsv, reuters21578, 20newsgroups or articles.")
+    ],
+    source: Annotated[Path, typer.Argument(help="The file or folder to read.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="JSON Lines file to write.")],
+    text_column: Annotated[str, typer.Option(help="CSV/TSV: the text column.")] = "text",
+    labels_column: Annotated[str, typer.Option(help="CSV/TSV: the labels column.")] = "labels",
+    id_column: Annotated[str, typer.Option(help="CSV/TSV: the id column.")] = "id",
+    label_separator: Annotated[
+        str, typer.Option(help="CSV/TSV: separator between labels in one cell.")
+    ] = ";",
+    encoding: Annotated[str, typer.Option(help="CSV/TSV: file encoding, e.g. cp1252.")] = "utf-8",
+    label_prefix: Annotated[str, typer.Option(help="fastText: the label prefix.")] = "__label__",
+) -> None:
+    """Convert a corpus from another format to topictag's JSON Lines."""
+    from topictag.corpus import write_corpus
+    from topictag.importers import FORMATS, importer
+
+    if format not in FORMATS:
+        raise typer.BadParameter(f"must be one of {', '.join(FORMATS)}", param_hint="FORMAT")
+    if format == "fasttext":
+        options: dict[str, object] = {"prefix": label_prefix}
+    elif format in ("csv", "tsv"):
+        options = {
+            "text_column": text_column,
+            "labels_column": labels_column,
+            "id_column": id_column,
+            "label_separator": label_separator,
+            "encoding": encoding,
+        }
+    else:
+        options = {}
+    records = importer(format, **options)(source)
+    count = write_corpus(records, output)
+    labeled = sum(r.labels is not None for r in records)
+    log.info("wrote %s: %d rows (%d labeled)", output, count, labeled)
+
+
+@data_app.command("export")
+@_reports_errors
+def data_export(
+    format: Annotated[str, typer.Argument(help="Export format: fasttext.")],
+    path: Annotated[Path, typer.Argument(help="JSON Lines corpus file.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
+    split: Annotated[
+        str | None, typer.Option(help="Only rows of this split (train or test).")
+    ] = None,
+    label_prefix: Annotated[str, typer.Option(help="The label prefix.")] = "__label__",
+) -> None:
+    """Convert a topictag corpus to fastText's supervised format."""
+    from topictag.corpus import read_corpus
+    from topictag.importers import write_fasttext
+
+    if format != "fasttext":
+        raise typer.BadParameter("the only export format is fasttext", param_hint="FORMAT")
+    records = [r for r in read_corpus(path) if split is None or r.split == split]
+    count = write_fasttext(records, output, prefix=label_prefix)
+    log.info("wrote %s: %d rows", output, count)
+
+
 def main() -> None:
     """Run the command line (the ``topictag`` console script)."""
     app()
