@@ -9,7 +9,6 @@ that differ only in case or punctuation, rare labels, empty texts).
 from __future__ import annotations
 
 import re
-import zlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -95,8 +94,10 @@ def validate_corpus(paths: Sequence[str | Path], *, min_examples: int = 5) -> Va
             findings.append(Finding(ERROR, "schema", str(error), [str(error).split(": ")[0]]))
     findings += _split_leaks(records, where)
     findings += _duplicates(records, where)
-    findings += _near_duplicates(records, where)
-    findings += _shared_spans(records, where)
+    tokens = _Tokens.of(records)
+    near, near_pairs = _near_duplicates(records, where, tokens)
+    findings += near
+    findings += _shared_spans(records, where, tokens, near_pairs)
     findings += _label_findings(records, min_examples)
     findings += [
         Finding(WARNING, "empty-text", "paragraph text is empty or whitespace", [where[i]])
@@ -366,35 +367,102 @@ def _duplicates(records: Sequence[Record], where: Sequence[str]) -> list[Finding
     return findings
 
 
-def _word_lists(records: Sequence[Record]) -> list[list[str]]:
-    return [_WORD.findall(r.text.casefold()) for r in records]
+@dataclass
+class _Tokens:
+    """Every paragraph's words as ids in one array (``doc[k]`` is the paragraph of word ``k``)."""
+
+    ids: np.ndarray  # uint64 word ids, all paragraphs concatenated
+    doc: np.ndarray  # paragraph index of each word
+    vocabulary: list[str]
+    text_key: np.ndarray  # equal for paragraphs whose stripped texts are identical
+
+    @classmethod
+    def of(cls, records: Sequence[Record]) -> _Tokens:
+        index: dict[str, int] = {}
+        lists = [_WORD.findall(r.text.casefold()) for r in records]
+        ids = np.fromiter(
+            (index.setdefault(w, len(index)) for words in lists for w in words), dtype=np.uint64
+        )
+        doc = np.repeat(np.arange(len(lists)), [len(words) for words in lists])
+        texts: dict[str, int] = {}
+        key = np.array([texts.setdefault(r.text.strip(), len(texts)) for r in records])
+        return cls(ids, doc, list(index), key)
+
+    def windows(self, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """Return (start positions, hashes) of every run of ``size`` words inside one paragraph."""
+        count = len(self.ids) - size + 1
+        if count <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
+        hashes = np.zeros(count, dtype=np.uint64)
+        for k in range(size):
+            hashes = hashes * np.uint64(1_000_003) + self.ids[k : k + count]
+        inside = np.flatnonzero(self.doc[:count] == self.doc[size - 1 :])
+        return inside, hashes[inside]
 
 
-def _near_duplicates(records: Sequence[Record], where: Sequence[str]) -> list[Finding]:
-    """Pairs with word-shingle Jaccard >= 0.8 (but not identical), found with MinHash LSH."""
-    shingles = []
-    for words in _word_lists(records):
-        grams = {
-            " ".join(words[i : i + _SHINGLE]) for i in range(max(len(words) - _SHINGLE + 1, 1))
-        }
-        shingles.append({zlib.crc32(g.encode()) for g in grams if g})
-    signatures = _minhash([np.fromiter(s, dtype=np.uint64) for s in shingles])
-    candidates: set[tuple[int, int]] = set()
+def _pairs_sharing(keys: np.ndarray, docs: np.ndarray, *, limit: int = 50) -> np.ndarray:
+    """Return unique (a, b) paragraph pairs, a < b, that share a key.
+
+    Keys shared by more than ``limit`` paragraphs are skipped (boilerplate, not duplicates).
+    """
+    order = np.lexsort((docs, keys))
+    k, d = keys[order], docs[order]
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    sizes = np.diff(np.r_[starts, len(k)])
+    chunks = [np.zeros((0, 2), dtype=np.int64)]
+    for size in np.unique(sizes[(sizes > 1) & (sizes <= limit)]).tolist():
+        groups = d[starts[sizes == size][:, None] + np.arange(size)]  # (n_groups, size)
+        left, right = np.triu_indices(size, k=1)
+        chunks.append(np.stack([groups[:, left].ravel(), groups[:, right].ravel()], axis=1))
+    pairs = np.concatenate(chunks)
+    pairs = np.sort(pairs, axis=1)
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    return np.unique(pairs, axis=0)
+
+
+def _near_duplicates(
+    records: Sequence[Record], where: Sequence[str], tokens: _Tokens
+) -> tuple[list[Finding], set[tuple[int, int]]]:
+    """Pairs with word-shingle Jaccard >= 0.8 (but not identical), found with MinHash LSH.
+
+    Returns the findings and the pairs, so that other checks can leave those pairs out.
+    """
+    starts, hashes = tokens.windows(_SHINGLE)
+    docs = tokens.doc[starts]
+    # paragraphs shorter than a shingle are represented by their words
+    short = np.flatnonzero(np.bincount(tokens.doc, minlength=len(records)) < _SHINGLE)
+    if len(short):
+        extra = np.isin(tokens.doc, short)
+        hashes = np.concatenate([hashes, tokens.ids[extra] * np.uint64(7919)])
+        docs = np.concatenate([docs, tokens.doc[extra]])
+    order = np.argsort(docs, kind="stable")
+    docs, hashes = docs[order], hashes[order] % np.uint64(_PRIME)
+    present, first = np.unique(docs, return_index=True)
+    signatures = _minhash(hashes, first)
+    candidates = []
     for band in range(_BANDS):
-        buckets: dict[bytes, list[int]] = defaultdict(list)
         block = signatures[:, band * _ROWS : (band + 1) * _ROWS]
-        for i in range(len(shingles)):
-            if shingles[i]:
-                buckets[block[i].tobytes()].append(i)
-        for rows in buckets.values():
-            if 1 < len(rows) <= 200:  # larger buckets are exact duplicates of boilerplate
-                candidates.update((a, b) for k, a in enumerate(rows) for b in rows[k + 1 :])
-    findings = []
-    for a, b in sorted(candidates):
-        if records[a].text.strip() == records[b].text.strip():
+        key = block[:, 0]
+        for column in range(1, _ROWS):
+            key = key * np.uint64(1_000_003) + block[:, column]
+        candidates.append(_pairs_sharing(key, present))
+    pairs = np.unique(np.concatenate([np.zeros((0, 2), dtype=np.int64), *candidates]), axis=0)
+    bounds = np.append(first, len(docs))
+    position = {int(d): i for i, d in enumerate(present)}
+    sets: dict[int, np.ndarray] = {}
+    findings: list[Finding] = []
+    found: set[tuple[int, int]] = set()
+    for a, b in pairs.tolist():
+        if tokens.text_key[a] == tokens.text_key[b]:
             continue  # an exact duplicate, reported as such
-        jaccard = len(shingles[a] & shingles[b]) / len(shingles[a] | shingles[b])
+        for d in (a, b):
+            if d not in sets:
+                i = position[d]
+                sets[d] = np.unique(hashes[bounds[i] : bounds[i + 1]])
+        shared = len(np.intersect1d(sets[a], sets[b], assume_unique=True))
+        jaccard = shared / (len(sets[a]) + len(sets[b]) - shared)
         if jaccard >= NEAR_DUPLICATE_JACCARD:
+            found.add((a, b))
             findings.append(
                 Finding(
                     WARNING,
@@ -403,68 +471,58 @@ def _near_duplicates(records: Sequence[Record], where: Sequence[str]) -> list[Fi
                     [where[a], where[b]],
                 )
             )
-    return findings
+    return findings, found
 
 
-def _minhash(sets: list[np.ndarray]) -> np.ndarray:
-    """Return MinHash signatures, shape (n_sets, bands * rows), with fixed hash functions."""
+def _minhash(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Return MinHash signatures of the sets ``values[starts[i]:starts[i + 1]]``."""
     rng = np.random.default_rng(20240101)
     count = _BANDS * _ROWS
     a = rng.integers(1, 1 << 31, size=count, dtype=np.uint64)
     b = rng.integers(0, 1 << 31, size=count, dtype=np.uint64)
-    lengths = np.array([len(s) for s in sets])
-    signatures = np.full((len(sets), count), np.iinfo(np.uint64).max, dtype=np.uint64)
-    nonempty = np.flatnonzero(lengths)
-    if not len(nonempty):
+    signatures = np.empty((len(starts), count), dtype=np.uint64)
+    if not len(starts):
         return signatures
-    values = np.concatenate([sets[i] for i in nonempty])
-    starts = np.concatenate([[0], np.cumsum(lengths[nonempty])[:-1]])
-    for k in range(count):
-        hashed = (a[k] * values + b[k]) % np.uint64(_PRIME)  # a, values < 2**32: no overflow
-        signatures[nonempty, k] = np.minimum.reduceat(hashed, starts)
+    for k in range(count):  # values < 2**61 and a < 2**31: products wrap, still a fine hash
+        signatures[:, k] = np.minimum.reduceat((a[k] * values + b[k]) % np.uint64(_PRIME), starts)
     return signatures
 
 
-def _shared_spans(records: Sequence[Record], where: Sequence[str]) -> list[Finding]:
+def _shared_spans(
+    records: Sequence[Record], where: Sequence[str], tokens: _Tokens, skip: set[tuple[int, int]]
+) -> list[Finding]:
     """Pairs of different paragraphs that share a run of 10 words.
 
-    Every 10-word window gets a polynomial hash over word ids (vectorized over the whole
-    corpus); windows are sorted by hash and neighbours from different paragraphs are compared.
+    Exact and near duplicates (``skip``) are left out: they are reported as such.
     """
-    vocabulary: dict[str, int] = {}
-    words = _word_lists(records)
-    ids = np.fromiter(
-        (vocabulary.setdefault(w, len(vocabulary)) for ws in words for w in ws), dtype=np.uint64
-    )
-    doc = np.repeat(np.arange(len(words)), [len(ws) for ws in words])
-    starts = len(ids) - SPAN_WORDS + 1
-    if starts <= 0:
+    starts, hashes = tokens.windows(SPAN_WORDS)
+    if not len(starts):
         return []
-    hashes = np.zeros(starts, dtype=np.uint64)
-    for k in range(SPAN_WORDS):
-        hashes = hashes * np.uint64(1_000_003) + ids[k : k + starts]
-    position = np.flatnonzero(doc[:starts] == doc[SPAN_WORDS - 1 :])  # windows inside one text
-    order = position[np.lexsort((doc[position], hashes[position]))]
-    h, d = hashes[order], doc[order]
-    hits = np.flatnonzero((h[1:] == h[:-1]) & (d[1:] != d[:-1]))
-    reverse = list(vocabulary)
-    findings, seen = [], set()
-    for k in hits.tolist():
-        x, y = int(order[k]), int(order[k + 1])
-        a, b = int(doc[x]), int(doc[y])
-        pair = (min(a, b), max(a, b))
-        if pair in seen or records[a].text.strip() == records[b].text.strip():
-            continue
-        if not np.array_equal(ids[x : x + SPAN_WORDS], ids[y : y + SPAN_WORDS]):
+    order = np.lexsort((tokens.doc[starts], hashes))
+    h, s = hashes[order], starts[order]
+    d = tokens.doc[s]
+    hit = np.flatnonzero((h[1:] == h[:-1]) & (d[1:] != d[:-1]))
+    a, b = np.minimum(d[hit], d[hit + 1]), np.maximum(d[hit], d[hit + 1])
+    n = np.int64(len(records))
+    key = a * n + b
+    known = np.array([x * n + y for x, y in skip], dtype=np.int64)
+    keep = ~np.isin(key, known) & (tokens.text_key[a] != tokens.text_key[b])
+    _, first = np.unique(key[keep], return_index=True)
+    chosen = np.flatnonzero(keep)[np.sort(first)]  # one window per pair, in corpus order
+    findings = []
+    rows = hit[chosen]
+    for k, x, y in zip(rows.tolist(), s[rows].tolist(), s[rows + 1].tolist(), strict=True):
+        words = tokens.ids[x : x + SPAN_WORDS]
+        if not np.array_equal(words, tokens.ids[y : y + SPAN_WORDS]):
             continue  # hash collision
-        seen.add(pair)
-        span = " ".join(reverse[int(w)] for w in ids[x : x + SPAN_WORDS])
+        span = " ".join(tokens.vocabulary[int(w)] for w in words)
+        first_doc, second_doc = sorted((int(d[k]), int(d[k + 1])))
         findings.append(
             Finding(
                 WARNING,
                 "shared-span",
                 f"10-word span shared: {span!r}",
-                [where[pair[0]], where[pair[1]]],
+                [where[first_doc], where[second_doc]],
             )
         )
     return findings
