@@ -9,7 +9,7 @@ from topictag.errors import DataError
 
 def test_default_recipe_loads_and_round_trips(tmp_path):
     config = load_config(DEFAULT_RECIPE)
-    assert config.features.ngram_range == (1, 2)
+    assert config.features.ngram_range == (1, 1)
     path = tmp_path / "again.toml"
     path.write_text(dump_config(config))
     assert load_config(path) == config

@@ -17,7 +17,7 @@ CLASSIFIERS = ("linear-svc", "logistic", "sgd")
 class FeatureConfig:
     """How text becomes TF-IDF features (scikit-learn's ``TfidfVectorizer`` parameters)."""
 
-    ngram_range: tuple[int, int] = (1, 2)  # word n-grams: unigrams and bigrams
+    ngram_range: tuple[int, int] = (1, 1)  # word n-grams: unigrams only
     min_df: int = 1  # drop terms seen in fewer paragraphs than this
     max_df: float = 1.0  # drop terms in more than this share of paragraphs
     max_features: int | None = None  # keep only the most frequent terms (None: all)

@@ -101,7 +101,15 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         Y = np.asarray(Y, dtype=np.int8)
         n_samples, n_labels = Y.shape
         groups = np.arange(n_samples) if groups is None else np.asarray(groups)
-        oof = self.out_of_fold_scores(X, Y, groups)
+        folds = min(self.cv_folds, len(np.unique(groups)))
+        if folds < 2:
+            raise ValueError("need at least two groups of training paragraphs for cross-validation")
+        splitter = GroupKFold(n_splits=folds, shuffle=True, random_state=self.random_state)
+        splits = [*splitter.split(X, groups=groups), (np.arange(n_samples), None)]
+        fits = self._fit_all(X, Y, [rows for rows, _ in splits])
+        oof = np.zeros(Y.shape, dtype=np.float64)
+        for (_, held_out), (coef, intercept) in zip(splits[:-1], fits[:-1], strict=True):
+            oof[held_out] = X[held_out] @ coef.T + intercept
         self.calibration_ = np.array([fit_sigmoid(oof[:, j], Y[:, j]) for j in range(n_labels)])
         self.thresholds_ = np.array(
             [
@@ -114,22 +122,42 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
                 for j in range(n_labels)
             ]
         )
-        self.coef_, self.intercept_ = self._fit_labels(X, Y)
+        self.coef_, self.intercept_ = fits[-1]
         self.n_features_in_ = X.shape[1]
         self.oof_scores_ = oof
         return self
 
-    def out_of_fold_scores(self, X: Any, Y: np.ndarray, groups: np.ndarray) -> np.ndarray:
-        """Return decision scores for every training row from models that did not see its group."""
-        folds = min(self.cv_folds, len(np.unique(groups)))
-        if folds < 2:
-            raise ValueError("need at least two groups of training paragraphs for cross-validation")
-        splitter = GroupKFold(n_splits=folds, shuffle=True, random_state=self.random_state)
-        scores = np.zeros(Y.shape, dtype=np.float64)
-        for train, held_out in splitter.split(X, groups=groups):
-            coef, intercept = self._fit_labels(X[train], Y[train])
-            scores[held_out] = X[held_out] @ coef.T + intercept
-        return scores
+    def _fit_all(
+        self, X: Any, Y: np.ndarray, row_sets: list[np.ndarray]
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Fit every label on each set of rows; return (coef, intercept) per row set.
+
+        With ``n_jobs > 1`` the (row set, label chunk) tasks run in forked worker processes,
+        which share the parent's data without copying it. Processes, not threads: liblinear
+        draws from one process-wide random generator, so concurrent fits in threads would make
+        the result depend on scheduling. Each fit seeds that generator itself, so the result
+        does not depend on which worker ran it.
+        """
+        n_labels = Y.shape[1]
+        chunks = [c for c in np.array_split(np.arange(n_labels), 4 * max(self.n_jobs, 1)) if len(c)]
+        tasks = [(k, chunk) for k in range(len(row_sets)) for chunk in chunks]
+        context = _fork_context() if self.n_jobs > 1 else None
+        _SHARED["task"] = (self, X, Y, row_sets)
+        try:
+            if context is None:
+                results = [_fit_task(task) for task in tasks]
+            else:
+                from concurrent.futures import ProcessPoolExecutor
+
+                with ProcessPoolExecutor(self.n_jobs, mp_context=context) as pool:
+                    results = list(pool.map(_fit_task, tasks))
+        finally:
+            _SHARED.clear()
+        fits = []
+        for k in range(len(row_sets)):
+            parts = [r for (task_set, _), r in zip(tasks, results, strict=True) if task_set == k]
+            fits.append((np.vstack([c for c, _ in parts]), np.concatenate([b for _, b in parts])))
+        return fits
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Return the raw linear score of every label, shape (n_samples, n_labels)."""
@@ -154,25 +182,6 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
             at_least_one=self.at_least_one,
             known=X.getnnz(axis=1) > 0,
         )
-
-    def _fit_labels(self, X: Any, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Fit one binary model per label; with ``n_jobs > 1``, chunks of labels in processes.
-
-        Processes, not threads: liblinear draws from one process-wide random generator, so
-        concurrent fits in threads would make the result depend on scheduling.
-        """
-        chunks = [c for c in np.array_split(np.arange(Y.shape[1]), max(self.n_jobs, 1)) if len(c)]
-        if len(chunks) == 1:
-            fits = [self._fit_chunk(X, Y)]
-        else:
-            from joblib import Parallel, delayed
-
-            fits = Parallel(n_jobs=len(chunks))(
-                delayed(self._fit_chunk)(X, Y[:, chunk]) for chunk in chunks
-            )
-        coef = np.vstack([c for c, _ in fits])
-        intercept = np.concatenate([b for _, b in fits])
-        return coef, intercept
 
     def _fit_chunk(self, X: Any, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         fits = [self._fit_binary(X, Y[:, j]) for j in range(Y.shape[1])]
@@ -207,6 +216,26 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
                 random_state=self.random_state,
             )
         raise ValueError(f"unknown classifier {self.classifier!r}")
+
+
+_SHARED: dict[str, Any] = {}  # the data of the fit in progress, inherited by forked workers
+
+
+def _fit_task(task: tuple[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    estimator, X, Y, row_sets = _SHARED["task"]
+    k, chunk = task
+    rows = row_sets[k]
+    return estimator._fit_chunk(X[rows], Y[np.ix_(rows, chunk)])
+
+
+def _fork_context() -> Any:
+    """Return a fork multiprocessing context, or None where fork is unavailable."""
+    import multiprocessing
+
+    try:
+        return multiprocessing.get_context("fork")
+    except ValueError:
+        return None
 
 
 def fit_sigmoid(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
