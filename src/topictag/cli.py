@@ -123,14 +123,32 @@ def train(
         typer.Option(min=2, help="Also report grouped K-fold cross-validation on the train split."),
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Override the recipe's seed.")] = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Threads for fitting.")] = 2,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", min=1, help="Worker processes for fitting.")
+    ] = 2,
+    tune: Annotated[
+        bool, typer.Option(help="Search for a better recipe on the train split first.")
+    ] = False,
+    budget: Annotated[
+        float | None,
+        typer.Option(
+            min=1, help="With --tune: seconds for the whole run [default: 150]; not reproducible."
+        ),
+    ] = None,
+    trials: Annotated[
+        int | None,
+        typer.Option(min=1, help="With --tune: number of trials, reproducible for a seed."),
+    ] = None,
+    save_recipe: Annotated[
+        Path | None, typer.Option(help="Write the recipe that was trained (e.g. the winner) here.")
+    ] = None,
     force: Annotated[
         bool, typer.Option("--force", "-f", help="Replace an existing model.")
     ] = False,
 ) -> None:
     """Train a model on the train split and evaluate it on the test split."""
     from topictag.bundle import save_bundle
-    from topictag.config import load_config
+    from topictag.config import load_config, load_search_space
     from topictag.corpus import read_label_file
     from topictag.metrics import format_summary
     from topictag.training import train_model
@@ -138,13 +156,33 @@ def train(
     output = output or _models_dir() / DEFAULT_MODEL
     if output.exists() and not force:
         raise TopictagError(f"{output}: a model already exists there (use --force to replace it)")
+    if (budget is not None or trials is not None) and not tune:
+        raise typer.BadParameter("--budget and --trials go with --tune")
+    if budget is not None and trials is not None:
+        raise typer.BadParameter("give --budget or --trials, not both")
     recipe = load_config(config)
     if seed is not None:
         recipe = recipe.replace(seed=seed)
     keep = read_label_file(labels) if labels else None
-    result = train_model(data or [DEFAULT_DATA], recipe, labels=keep, cv=cv, n_jobs=jobs)
+    result = train_model(
+        data or [DEFAULT_DATA],
+        recipe,
+        labels=keep,
+        cv=cv,
+        n_jobs=jobs,
+        tune_budget=(budget or 150.0) if tune and trials is None else None,
+        tune_trials=trials if tune else None,
+        search_space=load_search_space(config) if tune else None,
+    )
     save_bundle(result.data, output, force=force)
     log.info("saved %s", output)
+    if save_recipe is not None:
+        from topictag.config import dump_config
+        from topictag.corpus import atomic_write
+
+        with atomic_write(save_recipe) as handle:
+            handle.write(dump_config(result.config))
+        log.info("wrote the recipe to %s", save_recipe)
     if result.test_metrics:
         typer.echo("test split:")
         typer.echo(format_summary(result.test_metrics))

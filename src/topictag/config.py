@@ -64,7 +64,7 @@ class TrainConfig:
     def from_dict(cls, data: dict[str, Any], *, source: str = "config") -> TrainConfig:
         """Build a recipe from nested dicts, rejecting unknown keys and wrong types."""
         sections = {"features": FeatureConfig, "model": ModelConfig, "decision": DecisionConfig}
-        unknown = set(data) - set(sections) - {"seed"}
+        unknown = set(data) - set(sections) - {"seed", "search"}
         if unknown:
             raise DataError(f"unknown section or key {sorted(unknown)[0]!r}", source=source)
         parts: dict[str, Any] = {
@@ -104,6 +104,39 @@ def load_config(path: str | Path) -> TrainConfig:
     except tomllib.TOMLDecodeError as exc:
         raise DataError(f"invalid TOML: {exc}", source=str(path)) from None
     return TrainConfig.from_dict(data, source=str(path))
+
+
+def load_search_space(path: str | Path) -> dict[str, dict[str, list[Any]]] | None:
+    """Return a recipe file's ``[search]`` table (values ``--tune`` may try), if it has one.
+
+    Each key lists the values to try, e.g. ``[search.model]`` ``C = [0.5, 1.0, 2.0]``;
+    ``"none"`` stands for an unset value (TOML has no null).
+    """
+    try:
+        with open(path, "rb") as handle:
+            search = tomllib.load(handle).get("search")
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise DataError(f"cannot read recipe: {exc}", source=str(path)) from None
+    if not search:
+        return None
+    defaults = TrainConfig()
+    space: dict[str, dict[str, list[Any]]] = {}
+    for section, keys in search.items():
+        if section not in ("features", "model", "decision") or not isinstance(keys, dict):
+            raise DataError(f"[search.{section}] is not a recipe section", source=str(path))
+        for key, values in keys.items():
+            if not isinstance(values, list) or not values:
+                raise DataError(
+                    f"[search.{section}] {key} must be a non-empty list of values", source=str(path)
+                )
+            options = [None if v == "none" else v for v in values]
+            for value in options:
+                if value is not None:
+                    _build(type(getattr(defaults, section)), {key: value}, f"{path}: [search]")
+            space.setdefault(section, {})[key] = [
+                tuple(v) if isinstance(v, list) else v for v in options
+            ]
+    return space
 
 
 def dump_config(config: TrainConfig) -> str:

@@ -83,3 +83,25 @@ def choose_threshold(
         return default
     lower = sorted_probs[best + 1] if best + 1 < len(sorted_probs) else 0.0
     return float((sorted_probs[best] + lower) / 2.0)
+
+
+def choose_thresholds(
+    probs: np.ndarray, Y: np.ndarray, *, min_positives: int, default: float
+) -> np.ndarray:
+    """Choose every label's threshold on out-of-fold probabilities, shape (n, n_labels).
+
+    Labels with at least ``min_positives`` positives get their own F1-maximizing threshold.
+    Rarer labels share one threshold, chosen on their probabilities pooled together (a label
+    with two examples cannot support a threshold of its own, but ten such labels can support a
+    common one); labels with no positives keep ``default``.
+    """
+    positives = Y.sum(axis=0)
+    thresholds = np.full(Y.shape[1], float(default))
+    rare = np.flatnonzero((positives > 0) & (positives < min_positives))
+    for j in np.flatnonzero(positives >= min_positives):
+        thresholds[j] = choose_threshold(probs[:, j], Y[:, j], min_positives=1, default=default)
+    if len(rare):
+        thresholds[rare] = choose_threshold(
+            probs[:, rare].ravel(), Y[:, rare].ravel(), min_positives=1, default=default
+        )
+    return thresholds

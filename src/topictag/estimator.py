@@ -24,10 +24,12 @@ from topictag.decision import (
     MULTI_LABEL,
     SINGLE_LABEL,
     calibrated_probabilities,
-    choose_threshold,
+    choose_thresholds,
     decide_labels,
     sigmoid,
 )
+
+SGD_MAX_EPOCHS = 30  # SGD passes over the data at most this often (liblinear uses max_iter)
 
 
 class TopicClassifier(ClassifierMixin, BaseEstimator):
@@ -99,33 +101,37 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         """
         X = sparse.csr_matrix(X, dtype=np.float64)
         Y = np.asarray(Y, dtype=np.int8)
-        n_samples, n_labels = Y.shape
+        oof, final = self.cross_fit(X, Y, groups, final=True)
+        assert final is not None
+        self.calibration_, self.thresholds_ = calibrate(
+            oof, Y, min_positives=self.min_positives, default=self.default_threshold
+        )
+        self.coef_, self.intercept_ = final
+        self.n_features_in_ = X.shape[1]
+        self.oof_scores_ = oof
+        return self
+
+    def cross_fit(
+        self, X: Any, Y: np.ndarray, groups: Any = None, *, final: bool
+    ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+        """Return out-of-fold decision scores, and with ``final`` the fit on all rows.
+
+        Folds are grouped: no group has rows on both sides. All fits (every fold, and the final
+        one) are submitted together, so both cores stay busy.
+        """
+        n_samples = Y.shape[0]
         groups = np.arange(n_samples) if groups is None else np.asarray(groups)
         folds = min(self.cv_folds, len(np.unique(groups)))
         if folds < 2:
             raise ValueError("need at least two groups of training paragraphs for cross-validation")
         splitter = GroupKFold(n_splits=folds, shuffle=True, random_state=self.random_state)
-        splits = [*splitter.split(X, groups=groups), (np.arange(n_samples), None)]
-        fits = self._fit_all(X, Y, [rows for rows, _ in splits])
+        splits = list(splitter.split(X, groups=groups))
+        row_sets = [rows for rows, _ in splits] + ([np.arange(n_samples)] if final else [])
+        fits = self._fit_all(X, Y, row_sets)
         oof = np.zeros(Y.shape, dtype=np.float64)
-        for (_, held_out), (coef, intercept) in zip(splits[:-1], fits[:-1], strict=True):
+        for (_, held_out), (coef, intercept) in zip(splits, fits, strict=False):
             oof[held_out] = X[held_out] @ coef.T + intercept
-        self.calibration_ = np.array([fit_sigmoid(oof[:, j], Y[:, j]) for j in range(n_labels)])
-        self.thresholds_ = np.array(
-            [
-                choose_threshold(
-                    sigmoid(oof[:, j], *self.calibration_[j]),
-                    Y[:, j],
-                    min_positives=self.min_positives,
-                    default=self.default_threshold,
-                )
-                for j in range(n_labels)
-            ]
-        )
-        self.coef_, self.intercept_ = fits[-1]
-        self.n_features_in_ = X.shape[1]
-        self.oof_scores_ = oof
-        return self
+        return oof, (fits[-1] if final else None)
 
     def _fit_all(
         self, X: Any, Y: np.ndarray, row_sets: list[np.ndarray]
@@ -212,7 +218,8 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
                 loss="modified_huber",
                 alpha=1.0 / (self.C * n_samples),
                 class_weight=self.class_weight,
-                max_iter=self.max_iter,
+                max_iter=min(self.max_iter, SGD_MAX_EPOCHS),
+                tol=1e-3,
                 random_state=self.random_state,
             )
         raise ValueError(f"unknown classifier {self.classifier!r}")
@@ -236,6 +243,18 @@ def _fork_context() -> Any:
         return multiprocessing.get_context("fork")
     except ValueError:
         return None
+
+
+def calibrate(
+    oof: np.ndarray, Y: np.ndarray, *, min_positives: int, default: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fit each label's sigmoid on out-of-fold scores and choose its threshold.
+
+    Returns the (n_labels, 2) sigmoid parameters and the (n_labels,) probability thresholds.
+    """
+    calibration = np.array([fit_sigmoid(oof[:, j], Y[:, j]) for j in range(Y.shape[1])])
+    probs = sigmoid(oof, calibration[:, 0], calibration[:, 1])
+    return calibration, choose_thresholds(probs, Y, min_positives=min_positives, default=default)
 
 
 def fit_sigmoid(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:

@@ -31,6 +31,7 @@ class TrainResult:
     """A trained model with what was measured while training it."""
 
     data: ModelData
+    config: TrainConfig  # the recipe trained (the search's winner with tuning)
     pipeline: Any  # the fitted scikit-learn pipeline the bundle was extracted from
     test_metrics: dict[str, Any] | None
     cv: dict[str, Any] | None
@@ -59,6 +60,9 @@ def train_model(
     labels: Sequence[str] | None = None,
     cv: int | None = None,
     n_jobs: int = 1,
+    tune_budget: float | None = None,
+    tune_trials: int | None = None,
+    search_space: dict[str, dict[str, list[Any]]] | None = None,
 ) -> TrainResult:
     """Train on the ``train`` rows of the data, evaluate on its ``test`` rows when present.
 
@@ -73,7 +77,12 @@ def train_model(
     cv : int, optional
         Also report grouped ``cv``-fold cross-validation scores on the training rows.
     n_jobs : int
-        Threads for fitting labels in parallel.
+        Worker processes for fitting labels in parallel.
+    tune_budget, tune_trials : float or int, optional
+        Search for a better recipe first (see :mod:`topictag.tuning`), within this many
+        seconds for the whole call, or for this many trials (deterministic).
+    search_space : dict, optional
+        Values the search may try [default: :data:`topictag.tuning.SEARCH_SPACE`].
 
     Raises
     ------
@@ -108,6 +117,28 @@ def train_model(
         mode,
         len(test),
     )
+    tuning = None
+    if tune_budget is not None or tune_trials is not None:
+        from topictag.tuning import tune
+
+        left = None if tune_budget is None else tune_budget - (time.perf_counter() - started)
+        config, trials = tune(
+            [r.text for r in train],
+            indicator_matrix([r.labels or () for r in train], model_labels),
+            group_keys(train),
+            config,
+            mode=mode,
+            at_least_one=at_least_one,
+            budget=left,
+            trials=tune_trials,
+            space=search_space,
+            n_jobs=n_jobs,
+        )
+        tuning = {
+            "budget_seconds": tune_budget,
+            "trials": [t.to_json() for t in trials],
+            "best": max((t for t in trials if t.status == "done"), key=lambda t: t.score).number,
+        }
     pipeline = _fit(
         train, model_labels, config, mode=mode, at_least_one=at_least_one, n_jobs=n_jobs
     )
@@ -127,11 +158,15 @@ def train_model(
     from topictag.sklearn_bridge import data_from_pipeline
 
     manifest = _manifest(paths, config, train, test, model_labels, labels)
+    if tuning is not None:
+        manifest["tuning"] = tuning
     data = data_from_pipeline(pipeline, model_labels, config, manifest)
     test_metrics = evaluate_model(Model(data), test) if test else None
     manifest["metrics"] = {"test": test_metrics, "cv": cv_summary}
     log.info("done in %.1f s", time.perf_counter() - started)
-    return TrainResult(data=data, pipeline=pipeline, test_metrics=test_metrics, cv=cv_summary)
+    return TrainResult(
+        data=data, config=config, pipeline=pipeline, test_metrics=test_metrics, cv=cv_summary
+    )
 
 
 def cross_validate(
