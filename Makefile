@@ -9,7 +9,8 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256s
 CORPUS ?=
 QUICK ?=
 
-.PHONY: help install train test lint format bench bench-serve clean
+.PHONY: help install install-bench train test lint format bench bench-serve clean
+BENCH_STAMP := $(VENV)/.bench-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
 
 help: ## Show the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -36,6 +37,15 @@ format: install ## Format the code in place
 
 test: lint ## Lint, then run the whole test suite
 	$(BIN)/python -m pytest
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
+	@rm -f $(VENV)/.bench-* && touch $@
+
+install-bench: $(BENCH_STAMP) ## Install the benchmark peers too (fastText builds from source, ~2 min)
+
+bench: install-bench ## Accuracy and training time vs fastText on ../shared/data (CORPUS=name, QUICK=1)
+	$(BIN)/python -m benchmarks.bench_accuracy $(if $(CORPUS),--corpus $(CORPUS)) $(if $(QUICK),--quick)
 
 clean: ## Remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache src/*.egg-info

@@ -1,0 +1,132 @@
+"""Helpers shared by the benchmarks: timing whole processes, machine facts, corpora."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+OUT = ROOT / "benchmarks" / "out"
+BIN = Path(sys.executable).parent
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A benchmark corpus in ../shared/data."""
+
+    name: str
+    path: Path
+    labels: Path | None = None  # restrict to these labels (Reuters-90)
+
+    @property
+    def available(self) -> bool:
+        return self.path.is_file()
+
+
+CORPORA = {
+    "reuters21578": Corpus(
+        "reuters21578",
+        SHARED / "reuters21578" / "reuters21578.jsonl",
+        SHARED / "reuters21578" / "categories90.tsv",
+    ),
+    "bbc": Corpus("bbc", SHARED / "bbc" / "bbc.jsonl"),
+    "nyt_headlines": Corpus("nyt_headlines", SHARED / "nyt_headlines" / "nyt_headlines.jsonl"),
+    "us_congress_bills": Corpus(
+        "us_congress_bills", SHARED / "us_congress_bills" / "us_congress_bills.jsonl"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Run:
+    """One whole-process run: wall seconds and peak RSS of the process tree (MiB)."""
+
+    seconds: float
+    peak_mib: float
+
+
+def run(command: list[str], *, stdin: Path | None = None, stdout: Path | None = None) -> Run:
+    """Run a command to completion; measure wall time and the process tree's peak RSS.
+
+    RSS is sampled every 20 ms over the process and all its descendants (summed), so forked
+    workers count. Raises CalledProcessError on failure, with the command's stderr.
+    """
+    started = time.perf_counter()
+    with (
+        open(stdin, "rb") if stdin else open(os.devnull, "rb") as source,
+        open(stdout, "wb") if stdout else open(os.devnull, "wb") as sink,
+    ):
+        process = subprocess.Popen(command, stdin=source, stdout=sink, stderr=subprocess.PIPE)
+        peak = [0]
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.is_set():
+                peak[0] = max(peak[0], tree_rss(process.pid))
+                done.wait(0.02)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        _, err = process.communicate()
+        done.set()
+        sampler.join()
+    seconds = time.perf_counter() - started
+    if process.returncode:
+        tail = err.decode(errors="replace").strip().splitlines()[-3:]
+        raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}): {' | '.join(tail)}")
+    return Run(seconds, peak[0] / 2**20)
+
+
+def tree_rss(pid: int) -> int:
+    """Return the summed resident memory (bytes) of a process and its descendants."""
+    total = 0
+    stack = [pid]
+    page = os.sysconf("SC_PAGE_SIZE")
+    while stack:
+        current = stack.pop()
+        try:
+            with open(f"/proc/{current}/statm") as handle:
+                total += int(handle.read().split()[1]) * page
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as handle:
+                    stack += [int(child) for child in handle.read().split()]
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return total
+
+
+def median_run(command: list[str], repeats: int, **options: Path | None) -> Run:
+    """Run a command several times; return the median time and the largest peak RSS."""
+    runs = [run(command, **options) for _ in range(repeats)]
+    return Run(statistics.median(r.seconds for r in runs), max(r.peak_mib for r in runs))
+
+
+def folder_mib(path: Path) -> float:
+    """Size of a file or folder on disk, MiB."""
+    if path.is_file():
+        return path.stat().st_size / 2**20
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
+
+
+def cpu_model() -> str:
+    """The CPU model name from /proc/cpuinfo."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def progress(message: str) -> None:
+    """Progress on stderr."""
+    print(f"bench: {message}", file=sys.stderr, flush=True)
