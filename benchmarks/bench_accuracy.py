@@ -32,8 +32,9 @@ from benchmarks.common import (
     Corpus,
     cpu_model,
     folder_mib,
-    median_run,
+    interleaved,
     progress,
+    run,
 )
 from benchmarks.fasttext_run import preprocess
 from topictag.corpus import group_keys, read_corpus, read_label_file
@@ -128,59 +129,63 @@ def bench_corpus(corpus: Corpus, *, repeats: int, budget: int) -> dict[str, Any]
     )
     loss = "softmax" if facts["mode"] == "single-label" else "ova"
     systems: dict[str, dict[str, Any]] = {}
+    test = str(folder / "test.jsonl")
 
-    def topictag(name: str, extra: list[str], runs: int) -> None:
-        model = folder / name
-        progress(f"{corpus.name}: {name}: training ({runs} run(s))")
-        train = median_run([*TOPICTAG, "train", *data, "-o", str(model), "--force", *extra], runs)
-        predictions = folder / f"{name}.predictions.jsonl"
-        progress(f"{corpus.name}: {name}: predicting")
-        predict = median_run(
-            [
-                *TOPICTAG,
-                "classify",
-                "-m",
-                str(model),
-                "-i",
-                str(folder / "test.jsonl"),
-                "-o",
-                str(predictions),
-            ],
-            runs,
-        )
-        systems[name] = _result(train, predict, folder_mib(model), score(predictions, facts))
+    def train_command(system: str, extra: list[str], train_file: str = "") -> list[str]:
+        if system.startswith("topictag"):
+            return [*TOPICTAG, "train", *data, "-o", str(folder / system), "--force", *extra]
+        return [
+            *FASTTEXT,
+            "train",
+            str(folder / train_file),
+            str(folder / f"{system}.bin"),
+            "--loss",
+            loss,
+            *extra,
+        ]
 
-    def fasttext(name: str, extra: list[str], train_file: str, runs: int) -> None:
-        model = folder / f"{name}.bin"
-        progress(f"{corpus.name}: {name}: training ({runs} run(s))")
-        train = median_run(
-            [*FASTTEXT, "train", str(folder / train_file), str(model), "--loss", loss, *extra], runs
-        )
-        predictions = folder / f"{name}.predictions.jsonl"
-        progress(f"{corpus.name}: {name}: predicting")
-        predict = median_run(
-            [
-                *FASTTEXT,
-                "predict",
-                str(model),
-                str(folder / "test.jsonl"),
-                str(predictions),
-                "--loss",
-                loss,
-            ],
-            runs,
-        )
-        systems[name] = _result(train, predict, folder_mib(model), score(predictions, facts))
+    def predict_command(system: str) -> list[str]:
+        output = str(folder / f"{system}.predictions.jsonl")
+        if system.startswith("topictag"):
+            return [*TOPICTAG, "classify", "-m", str(folder / system), "-i", test, "-o", output]
+        return [*FASTTEXT, "predict", str(folder / f"{system}.bin"), test, output, "--loss", loss]
 
-    topictag("topictag", [], repeats)
-    fasttext("fasttext", [], "fasttext-train.txt", repeats)
-    topictag("topictag-tuned", ["--tune", "--budget", str(budget)], 1)
-    fasttext(
-        "fasttext-autotuned",
-        ["--autotune", str(folder / "fasttext-valid.txt"), "--duration", str(budget)],
-        "fasttext-fit.txt",
-        1,
+    def record(system: str, train: Any, predict: Any) -> None:
+        model = folder / system if system.startswith("topictag") else folder / f"{system}.bin"
+        scores = score(folder / f"{system}.predictions.jsonl", facts)
+        systems[system] = _result(train, predict, folder_mib(model), scores)
+
+    # the fixed configurations, run in turn so that a noisy machine slows both alike
+    progress(f"{corpus.name}: topictag and fasttext: training ({repeats} run(s) each)")
+    trained = interleaved(
+        {
+            "topictag": train_command("topictag", []),
+            "fasttext": train_command("fasttext", [], "fasttext-train.txt"),
+        },
+        repeats,
     )
+    progress(f"{corpus.name}: topictag and fasttext: predicting")
+    predicted = interleaved(
+        {"topictag": predict_command("topictag"), "fasttext": predict_command("fasttext")}, repeats
+    )
+    for system in ("topictag", "fasttext"):
+        record(system, trained[system], predicted[system])
+    # the tuned ones, once each: they are budgeted
+    for system, command in (
+        ("topictag-tuned", train_command("topictag-tuned", ["--tune", "--budget", str(budget)])),
+        (
+            "fasttext-autotuned",
+            train_command(
+                "fasttext-autotuned",
+                ["--autotune", str(folder / "fasttext-valid.txt"), "--duration", str(budget)],
+                "fasttext-fit.txt",
+            ),
+        ),
+    ):
+        progress(f"{corpus.name}: {system}: training")
+        train = run(command)
+        progress(f"{corpus.name}: {system}: predicting")
+        record(system, train, run(predict_command(system)))
     tuned = json.loads((folder / "topictag-tuned" / "model.json").read_text())
     return {
         "corpus": corpus.name,

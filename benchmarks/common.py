@@ -105,8 +105,24 @@ def tree_rss(pid: int) -> int:
 
 def median_run(command: list[str], repeats: int, **options: Path | None) -> Run:
     """Run a command several times; return the median time and the largest peak RSS."""
-    runs = [run(command, **options) for _ in range(repeats)]
-    return Run(statistics.median(r.seconds for r in runs), max(r.peak_mib for r in runs))
+    return interleaved({"only": command}, repeats, **options)["only"]
+
+
+def interleaved(
+    commands: dict[str, list[str]], repeats: int, **options: Path | None
+) -> dict[str, Run]:
+    """Run several commands in turn (A, B, A, B, ...): a noisy machine hits each alike.
+
+    Returns each command's median time and largest peak RSS.
+    """
+    runs: dict[str, list[Run]] = {name: [] for name in commands}
+    for _ in range(repeats):
+        for name, command in commands.items():
+            runs[name].append(run(command, **options))
+    return {
+        name: Run(statistics.median(r.seconds for r in rs), max(r.peak_mib for r in rs))
+        for name, rs in runs.items()
+    }
 
 
 def folder_mib(path: Path) -> float:

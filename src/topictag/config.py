@@ -41,7 +41,7 @@ class ModelConfig:
 class DecisionConfig:
     """How scores become calibrated probabilities and labels."""
 
-    cv_folds: int = 5  # grouped folds for out-of-fold scores (calibration, thresholds)
+    cv_folds: int = 3  # grouped folds for out-of-fold scores (calibration, thresholds)
     min_positives: int = 3  # labels with fewer training examples keep the default threshold
     default_threshold: float = 0.5  # on the calibrated probability
     at_least_one: bool | None = None  # None: on when no training paragraph is empty

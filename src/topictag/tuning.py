@@ -209,7 +209,7 @@ def score_config(
     Returns (objective, micro F1, macro F1, non-zero feature entries). ``max_seconds`` is
     (seconds left, seconds per feature entry): a trial estimated to need more raises _TooSlow.
     """
-    from topictag.estimator import fit_sigmoid
+    from topictag.estimator import fit_sigmoids
     from topictag.features import build_vectorizer
     from topictag.metrics import compute_metrics
     from topictag.sklearn_bridge import build_pipeline
@@ -219,7 +219,7 @@ def score_config(
         raise _TooSlow
     classifier = build_pipeline(config, mode=mode, at_least_one=at_least_one, n_jobs=n_jobs)[-1]
     oof, _ = classifier.cross_fit(X, Y, groups, final=False)
-    calibration = np.array([fit_sigmoid(oof[:, j], Y[:, j]) for j in range(Y.shape[1])])
+    calibration = fit_sigmoids(oof, Y)
     probs = sigmoid(oof, calibration[:, 0], calibration[:, 1])
     if mode == SINGLE_LABEL:
         probs = probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-300)
