@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,13 @@ class ClassifyStats:
     paragraphs: int = 0
     skipped: int = 0
     unknown: int = 0  # non-empty paragraphs with no n-gram the model knows
+
+    def add(self, other: ClassifyStats) -> None:
+        """Add another batch's counts to these."""
+        self.inputs += other.inputs
+        self.paragraphs += other.paragraphs
+        self.skipped += other.skipped
+        self.unknown += other.unknown
 
 
 def items_from_texts(texts: Iterable[str]) -> Iterator[Item]:
@@ -105,6 +112,48 @@ def read_items(
         raise ValueError(f"unknown input format {input_format!r}")
 
 
+@dataclass(frozen=True)
+class Options:
+    """How predictions become output rows."""
+
+    thresholds: Mapping[str, float] | float | None = None
+    top_k: int | None = None
+    paragraphs: bool = False
+
+
+def batches(
+    items: Iterable[Item | DataError],
+    *,
+    batch_size: int,
+    stats: ClassifyStats,
+    skip_invalid: bool = False,
+    on_skip: Callable[[DataError], None] | None = None,
+) -> Iterator[list[Item]]:
+    """Group items into batches; a bad row ends the stream with its error, after the rows before it.
+
+    With ``skip_invalid`` a bad row is counted in ``stats.skipped``, passed to ``on_skip`` and
+    left out instead.
+    """
+    batch: list[Item] = []
+    for item in items:
+        if isinstance(item, DataError):
+            if batch:
+                yield batch
+                batch = []
+            if not skip_invalid:
+                raise item
+            stats.skipped += 1
+            if on_skip is not None:
+                on_skip(item)
+            continue
+        batch.append(item)
+        if len(batch) >= batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def classify_items(
     model: Model,
     items: Iterable[Item | DataError],
@@ -115,7 +164,7 @@ def classify_items(
     top_k: int | None = None,
     paragraphs: bool = False,
     skip_invalid: bool = False,
-    on_skip: Any = None,
+    on_skip: Callable[[DataError], None] | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
     """Classify items in batches; yield each batch's output rows as soon as it is done.
 
@@ -125,57 +174,117 @@ def classify_items(
         For the first bad input row, unless ``skip_invalid`` (then ``on_skip(error)`` is called
         and the row is counted in ``stats.skipped``). Rows before it have been yielded.
     """
-    batch: list[Item] = []
-    for item in items:
-        if isinstance(item, DataError):
-            if batch:
-                yield _classify_batch(model, batch, stats, thresholds, top_k, paragraphs)
-                batch = []
-            if not skip_invalid:
-                raise item
-            stats.skipped += 1
-            if on_skip is not None:
-                on_skip(item)
-            continue
-        batch.append(item)
-        if len(batch) >= batch_size:
-            yield _classify_batch(model, batch, stats, thresholds, top_k, paragraphs)
-            batch = []
-    if batch:
-        yield _classify_batch(model, batch, stats, thresholds, top_k, paragraphs)
+    options = Options(thresholds, top_k, paragraphs)
+    for batch in batches(
+        items, batch_size=batch_size, stats=stats, skip_invalid=skip_invalid, on_skip=on_skip
+    ):
+        rows, counts = classify_batch(model, batch, options)
+        stats.add(counts)
+        yield rows
 
 
-def _classify_batch(
+def classify_stream(
     model: Model,
-    items: list[Item],
+    items: Iterable[Item | DataError],
+    *,
+    render: Callable[[list[dict[str, Any]]], str],
     stats: ClassifyStats,
-    thresholds: Mapping[str, float] | float | None,
-    top_k: int | None,
-    paragraphs: bool,
-) -> list[dict[str, Any]]:
-    stats.inputs += len(items)
-    if paragraphs:
+    options: Options,
+    batch_size: int = 256,
+    jobs: int = 1,
+    skip_invalid: bool = False,
+    on_skip: Callable[[DataError], None] | None = None,
+) -> Iterator[str]:
+    """Classify and render items batch by batch; yield each batch's text in input order.
+
+    With ``jobs > 1`` batches are classified and rendered in forked worker processes (they
+    inherit the loaded model), at most ``2 * jobs`` batches in flight, so memory stays flat
+    however long the input is.
+    """
+    stream = batches(
+        items, batch_size=batch_size, stats=stats, skip_invalid=skip_invalid, on_skip=on_skip
+    )
+    context = _fork_context() if jobs > 1 else None
+    if context is None:
+        for batch in stream:
+            rows, counts = classify_batch(model, batch, options)
+            stats.add(counts)
+            yield render(rows)
+        return
+    from collections import deque
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    _WORKER["job"] = (model, options, render)
+    pending: deque[Future[tuple[str, ClassifyStats]]] = deque()
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+            try:
+                for batch in stream:
+                    pending.append(pool.submit(_render_batch, batch))
+                    while len(pending) >= 2 * jobs:
+                        yield _collect(pending.popleft(), stats)
+            finally:  # rows read before an error are still answered, in order
+                while pending:
+                    yield _collect(pending.popleft(), stats)
+    finally:
+        _WORKER.clear()
+
+
+_WORKER: dict[str, Any] = {}  # what forked workers classify with
+
+
+def _render_batch(batch: list[Item]) -> tuple[str, ClassifyStats]:
+    model, options, render = _WORKER["job"]
+    rows, counts = classify_batch(model, batch, options)
+    return render(rows), counts
+
+
+def _collect(future: Any, stats: ClassifyStats) -> str:
+    text, counts = future.result()
+    stats.add(counts)
+    return str(text)
+
+
+def _fork_context() -> Any:
+    import multiprocessing
+
+    try:
+        return multiprocessing.get_context("fork")
+    except ValueError:
+        return None
+
+
+def render_jsonl(rows: list[dict[str, Any]]) -> str:
+    """Render output rows as JSON Lines."""
+    dumps = json.JSONEncoder(ensure_ascii=False).encode
+    return "".join(dumps(row) + "\n" for row in rows)
+
+
+def classify_batch(
+    model: Model, items: list[Item], options: Options
+) -> tuple[list[dict[str, Any]], ClassifyStats]:
+    """Classify one batch; return its output rows and its counts."""
+    counts = ClassifyStats(inputs=len(items))
+    if options.paragraphs:
         pieces = [split_paragraphs(item.text) for item in items]
         texts = [p for parts in pieces for p in parts]
     else:
         texts = [item.text for item in items]
     scores = model.score(texts)
     known = scores.known_terms > 0
-    labels = model.decide(scores.proba, thresholds=thresholds, top_k=top_k, known=known)
-    stats.paragraphs += len(texts)
-    stats.unknown += sum(1 for text, k in zip(texts, known, strict=True) if text.strip() and not k)
-    if not paragraphs:
+    labels = model.decide(
+        scores.proba, thresholds=options.thresholds, top_k=options.top_k, known=known
+    )
+    counts.paragraphs = len(texts)
+    counts.unknown = sum(1 for text, k in zip(texts, known, strict=True) if text.strip() and not k)
+    names = model.labels
+    proba = np.round(scores.proba, 6).tolist()
+    terms = scores.known_terms.tolist()
+    if not options.paragraphs:
         return [
-            _row(
-                item.id,
-                item.fields,
-                labels[i],
-                scores.proba[i],
-                model.labels,
-                known_terms=int(scores.known_terms[i]),
-            )
+            _row(item.id, item.fields, labels[i], proba[i], names, known_terms=terms[i])
             for i, item in enumerate(items)
-        ]
+        ], counts
     rows: list[dict[str, Any]] = []
     start = 0
     single = model.mode == SINGLE_LABEL
@@ -187,38 +296,40 @@ def _classify_batch(
                     item.id,
                     item.fields,
                     labels[index],
-                    scores.proba[index],
-                    model.labels,
+                    proba[index],
+                    names,
                     paragraph=k,
                     text=texts[index],
-                    known_terms=int(scores.known_terms[index]),
+                    known_terms=terms[index],
                 )
             )
-        proba = article_probabilities(scores.proba[span], single_label=single)
-        any_known = bool(known[span].any())
+        article = article_probabilities(scores.proba[span], single_label=single)
         article_labels = model.decide(
-            proba[None, :], thresholds=thresholds, top_k=top_k, known=np.array([any_known])
+            article[None, :],
+            thresholds=options.thresholds,
+            top_k=options.top_k,
+            known=np.array([bool(known[span].any())]),
         )[0]
         rows.append(
             _row(
                 item.id,
                 item.fields,
                 article_labels,
-                proba,
-                model.labels,
+                np.round(article, 6).tolist(),
+                names,
                 article=True,
                 paragraphs=len(parts),
             )
         )
         start = span.stop
-    return rows
+    return rows, counts
 
 
 def _row(
     ident: str,
     fields: dict[str, Any],
     labels: list[str],
-    proba: np.ndarray,
+    proba: list[float],
     names: list[str],
     **extra: Any,
 ) -> dict[str, Any]:
@@ -226,9 +337,29 @@ def _row(
     row.update((k, v) for k, v in extra.items() if k in ("paragraph", "article"))
     row.update(fields)
     row["labels"] = labels
-    row["scores"] = {name: round(float(p), 6) for name, p in zip(names, proba, strict=True)}
+    row["scores"] = dict(zip(names, proba, strict=True))
     row.update((k, v) for k, v in extra.items() if k not in ("paragraph", "article"))
     return row
+
+
+def answer_request(model: Model, line: str, number: int, options: Options) -> dict[str, Any]:
+    """Answer one ``serve`` request line: a JSON object with ``text``, or a plain text line.
+
+    A bad request is answered with ``{"id": ..., "error": "..."}`` instead of raising.
+    """
+    ident: Any = str(number)
+    try:
+        if line.lstrip().startswith("{"):
+            obj = parse_json_object(line, source="request", line=number)
+            ident = obj.get("id", ident)
+            item = _item_from(obj, number, "request", "text", "id")
+        else:
+            item = Item(id=ident, text=line)
+        (row,), _ = classify_batch(model, [item], options)
+        return row
+    except DataError as error:
+        message = str(error).removeprefix(f"request:{number}: ")
+        return {"id": ident if isinstance(ident, str | int) else str(ident), "error": message}
 
 
 def _carry(obj: Mapping[str, Any], skip: tuple[str, ...]) -> dict[str, Any]:

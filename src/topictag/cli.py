@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import IO, Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -316,14 +316,22 @@ def classify(
         bool, typer.Option(help="Report bad input lines on stderr and go on.")
     ] = False,
     batch_size: Annotated[int, typer.Option(min=1, help="Paragraphs per batch.")] = 256,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs", "-j", min=0, help="Worker processes [default 0: 2 for files and stdin]."
+        ),
+    ] = 0,
 ) -> None:
     """Tag paragraphs with topics: from arguments, a file, or stdin."""
     from topictag.classify import (
         FORMATS,
         ClassifyStats,
-        classify_items,
+        Options,
+        classify_stream,
         items_from_texts,
         read_items,
+        render_jsonl,
     )
     from topictag.inference import load_model
 
@@ -362,14 +370,15 @@ def classify(
         )
     )
     stats = ClassifyStats()
-    batches = classify_items(
+    table = format == "table" or (format is None and output is None and sys.stdout.isatty())
+    chunks = classify_stream(
         loaded,
         items,
+        render=_table if table else render_jsonl,
         stats=stats,
+        options=Options(cuts, top_k, paragraphs),
         batch_size=batch_size,
-        thresholds=cuts,
-        top_k=top_k,
-        paragraphs=paragraphs,
+        jobs=jobs if jobs else (1 if text else 2),
         skip_invalid=skip_invalid,
         on_skip=lambda error: log.warning("skipped %s", error),
     )
@@ -377,10 +386,12 @@ def classify(
         from topictag.corpus import atomic_write
 
         with atomic_write(output) as handle:
-            _write_rows(batches, handle, table=format == "table")
+            for chunk in chunks:
+                handle.write(chunk)
     else:
-        table = format == "table" or (format is None and sys.stdout.isatty())
-        _write_rows(batches, sys.stdout, table=table)
+        for chunk in chunks:
+            sys.stdout.write(chunk)
+            sys.stdout.flush()
     if stats.unknown:
         log.warning(
             "%d paragraph(s) had no n-gram the model knows (known_terms 0): no labels given",
@@ -394,13 +405,46 @@ def classify(
         )
 
 
-def _write_rows(batches: Iterable[list[dict[str, Any]]], out: IO[str], *, table: bool) -> None:
-    for rows in batches:
-        if table:
-            out.write(_table(rows))
-        else:
-            out.write("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
-        out.flush()
+@app.command()
+@_reports_errors
+def serve(
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Model folder or name.")
+    ] = DEFAULT_MODEL,
+    top_k: Annotated[
+        int | None,
+        typer.Option("--top-k", "-k", min=1, help="Keep at most K labels per paragraph."),
+    ] = None,
+) -> None:
+    """Answer requests on stdin, one JSON line out per line in, until EOF or Ctrl-C.
+
+    A request is a JSON object with "text" (and optionally "id"), or a plain line of text.
+    """
+    import signal
+
+    from topictag.classify import Options, answer_request
+    from topictag.corpus import iter_lines
+    from topictag.inference import load_model
+
+    loaded = load_model(model)
+    options = Options(top_k=top_k)
+    log.info("serving %s: one request per line on stdin", model)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    count = 0
+    try:
+        for number, line in iter_lines("-"):
+            if not line.strip():
+                continue
+            reply = answer_request(loaded, line, number, options)
+            sys.stdout.write(json.dumps(reply, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+            count += 1
+    except KeyboardInterrupt:
+        pass
+    except DataError as error:  # bytes that are not UTF-8: answer, then stop reading
+        sys.stdout.write(json.dumps({"id": None, "error": str(error)}) + "\n")
+        raise
+    log.info("served %d request(s)", count)
 
 
 def _table(rows: list[dict[str, Any]]) -> str:
