@@ -286,3 +286,113 @@ def test_metrics_json_follows_the_packaged_schema(tmp_path):
     broken = dict(document, metrics=dict(document["metrics"], micro={"precision": 2}))
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(broken, schema)
+
+
+def test_serve_answers_each_line_and_reports_bad_requests():
+    requests = (
+        '{"id": "a", "text": "Oil prices rose."}\n'
+        "Voters went to the polls on Sunday.\n"
+        '{"id": 5, "text": 3}\n'
+        "{not json\n"
+        "\n"
+        '{"text": "Talks resumed."}\n'
+    )
+    result = invoke("serve", "-m", str(DEFAULT_MODEL), input=requests)
+    assert result.exit_code == 0, result.output
+    replies = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["id"] for r in replies] == ["a", "2", 5, "4", "6"]
+    assert "energy" in replies[0]["labels"] and "elections" in replies[1]["labels"]
+    assert replies[2] == {"id": 5, "error": "'text' must be a string, got 3"}
+    assert replies[3]["error"].startswith("malformed JSON")
+    assert "served 5 request(s)" in result.stderr
+
+
+def test_serve_flushes_each_answer_before_the_next_request(tmp_path):
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "topictag", "serve", "-m", str(DEFAULT_MODEL)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    for text in ("Oil prices rose.", "Talks resumed in Geneva."):
+        process.stdin.write(json.dumps({"text": text}) + "\n")
+        process.stdin.flush()
+        reply = json.loads(process.stdout.readline())  # would hang if the answer were buffered
+        assert reply["labels"]
+    process.stdin.close()
+    assert process.wait(timeout=30) == 0
+
+
+def test_classify_with_workers_matches_one_process(tmp_path):
+    rows = [{"id": f"r{i}", "text": f"Oil and gas talks round {i} ended."} for i in range(700)]
+    rows[350]["text"] = 7  # a bad line in the middle
+    path = write_jsonl(tmp_path / "in.jsonl", rows)
+    outputs = []
+    for jobs in ("1", "2"):
+        result = invoke(
+            "classify",
+            "-m",
+            str(DEFAULT_MODEL),
+            "-i",
+            str(path),
+            "--jobs",
+            jobs,
+            "--batch-size",
+            "64",
+            "--skip-invalid",
+        )
+        assert result.exit_code == 0, result.output
+        outputs.append(result.stdout)
+    assert outputs[0] == outputs[1]
+    ids = [json.loads(line)["id"] for line in outputs[0].splitlines()]
+    assert ids == [f"r{i}" for i in range(700) if i != 350]
+    stopped = invoke(
+        "classify", "-m", str(DEFAULT_MODEL), "-i", str(path), "--jobs", "2", "--batch-size", "64"
+    )
+    assert stopped.exit_code == 1
+    assert len(stopped.stdout.splitlines()) == 350  # everything before the bad line, in order
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_classify_streams_results_before_the_input_ends(jobs):
+    import subprocess
+    import sys
+    import time
+
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "topictag",
+            "classify",
+            "-m",
+            str(DEFAULT_MODEL),
+            "--batch-size",
+            "2",
+            "--jobs",
+            jobs,
+            "--input-format",
+            "text",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    answered = []
+    for k in range(6):
+        process.stdin.write(f"Oil prices rose for the {k}th day.\n")
+        process.stdin.flush()
+        time.sleep(0.05)
+    # six lines in batches of two: the first answers arrive while stdin is still open
+    answered.append(json.loads(process.stdout.readline())["id"])
+    process.stdin.close()
+    answered += [json.loads(line)["id"] for line in process.stdout]
+    assert process.wait(timeout=30) == 0
+    assert answered == ["1", "2", "3", "4", "5", "6"]

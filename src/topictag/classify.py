@@ -11,6 +11,9 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import queue
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -214,23 +217,57 @@ def classify_stream(
     from collections import deque
     from concurrent.futures import Future, ProcessPoolExecutor
 
+    # Input is read in a thread, so that answers are written while the reader waits for more
+    # input (a pipe that is slow to fill), and at most 2 * jobs batches wait in memory.
+    incoming: queue.Queue[list[Item] | BaseException | None] = queue.Queue(maxsize=2 * jobs)
+
+    def read() -> None:
+        try:
+            for batch in stream:
+                incoming.put(batch)
+            incoming.put(None)
+        except BaseException as error:  # handed to the main thread, raised there in order
+            incoming.put(error)
+
     _WORKER["job"] = (model, options, render)
     pending: deque[Future[tuple[str, ClassifyStats]]] = deque()
+    reader = threading.Thread(target=read, daemon=True)
     try:
         with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-            try:
-                for batch in stream:
-                    pending.append(pool.submit(_render_batch, batch))
-                    while len(pending) >= 2 * jobs:
-                        yield _collect(pending.popleft(), stats)
-            finally:  # rows read before an error are still answered, in order
-                while pending:
+            # Fork every worker before the reader thread starts: a child forked while that
+            # thread waits inside stdin's read would inherit its lock, and multiprocessing
+            # closes stdin in each child (a deadlock).
+            for warm in [pool.submit(_warm, 0.02) for _ in range(jobs)]:
+                warm.result()
+            reader.start()
+            failure: BaseException | None = None
+            while True:
+                if pending and (pending[0].done() or len(pending) >= 2 * jobs):
                     yield _collect(pending.popleft(), stats)
+                    continue
+                try:
+                    got = incoming.get(timeout=0.02)
+                except queue.Empty:
+                    continue
+                if got is None:
+                    break
+                if isinstance(got, BaseException):
+                    failure = got
+                    break
+                pending.append(pool.submit(_render_batch, got))
+            while pending:  # rows read before an error are still answered, in order
+                yield _collect(pending.popleft(), stats)
+            if failure is not None:
+                raise failure
     finally:
         _WORKER.clear()
 
 
 _WORKER: dict[str, Any] = {}  # what forked workers classify with
+
+
+def _warm(seconds: float) -> None:
+    time.sleep(seconds)  # keeps a worker busy so that the next task needs another worker
 
 
 def _render_batch(batch: list[Item]) -> tuple[str, ClassifyStats]:
