@@ -559,6 +559,39 @@ def models_export(
     log.info("wrote %s (a pickle: load it only if you trust its source)", output)
 
 
+@models_app.command("prune")
+@_reports_errors
+def models_prune(
+    model: Annotated[str, typer.Argument(help="Model folder or name.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Bundle folder to write.")],
+    max_features: Annotated[
+        int | None, typer.Option(min=1, help="Keep the N features with the largest weights.")
+    ] = None,
+    min_weight: Annotated[
+        float | None, typer.Option(min=0.0, help="Drop features whose largest |weight| is below.")
+    ] = None,
+    float16: Annotated[bool, typer.Option(help="Store weights as 16-bit floats.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", "-f", help="Replace an existing model.")
+    ] = False,
+) -> None:
+    """Write a smaller copy of a model: fewer features and/or 16-bit weights."""
+    from topictag.bundle import load_bundle, resolve_model, save_bundle
+    from topictag.pruning import prune_model
+
+    data = load_bundle(resolve_model(model))
+    pruned = prune_model(data, max_features=max_features, min_weight=min_weight, float16=float16)
+    save_bundle(pruned, output, force=force)
+    info = pruned.manifest["pruning"]
+    log.info(
+        "wrote %s: %d of %d features%s",
+        output,
+        info["features_after"],
+        info["features_before"],
+        ", float16 weights" if float16 else "",
+    )
+
+
 # ---------------------------------------------------------------------------------------- data
 
 
