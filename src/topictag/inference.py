@@ -113,6 +113,10 @@ class Model:
             result.append([self.labels[j] for j in order[:top_k]])
         return result
 
+    def terms(self) -> list[str]:
+        """Every feature's n-gram, in coefficient-row order (views concatenated)."""
+        return [term for vocab in self.data.vocabularies for term in vocab]
+
     def to_sklearn(self) -> Any:
         """Return an equivalent fitted scikit-learn ``Pipeline`` (imports scikit-learn)."""
         from topictag.sklearn_bridge import pipeline_from_data
