@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256s
 CORPUS ?=
 QUICK ?=
 
-.PHONY: help install install-bench train test lint format bench bench-serve clean
+.PHONY: help install install-bench train test lint format bench bench-serve report clean
 BENCH_STAMP := $(VENV)/.bench-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
 
 help: ## Show the targets
@@ -46,6 +46,9 @@ install-bench: $(BENCH_STAMP) ## Install the benchmark peers too (fastText build
 
 bench: install-bench ## Accuracy and training time vs fastText on ../shared/data (CORPUS=name, QUICK=1)
 	$(BIN)/python -m benchmarks.bench_accuracy $(if $(CORPUS),--corpus $(CORPUS)) $(if $(QUICK),--quick)
+
+report: install ## Write the example evaluation report of the default model to docs/example-report
+	$(BIN)/topictag evaluate news-topics --data datasets/news-paragraphs/paragraphs.jsonl --output docs/example-report
 
 clean: ## Remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache src/*.egg-info

@@ -13,10 +13,17 @@ METRIC_NOTES = (
 )
 
 
-def metrics_markdown(metrics: dict[str, Any], *, title: str = "Evaluation") -> str:
+def metrics_markdown(
+    metrics: dict[str, Any],
+    *,
+    title: str = "Evaluation",
+    intervals: dict[str, dict[str, float]] | None = None,
+) -> str:
     """Render a metrics dict (see :mod:`topictag.metrics`) as a Markdown report."""
     lines = [f"# {title}", ""]
     lines += _headline(metrics)
+    if intervals:
+        lines += ["", *interval_lines(intervals)]
     lines += ["", "## Per label", "", *per_label_table(metrics)]
     if metrics["labels_without_support"]:
         lines += [
@@ -28,6 +35,53 @@ def metrics_markdown(metrics: dict[str, Any], *, title: str = "Evaluation") -> s
         unknown = ", ".join(f"`{k}` ({v})" for k, v in metrics["unknown_gold_labels"].items())
         lines += ["", f"Gold labels the model does not know (ignored): {unknown}"]
     lines += ["", METRIC_NOTES, ""]
+    return "\n".join(lines)
+
+
+def interval_lines(intervals: dict[str, dict[str, float]]) -> list[str]:
+    """Markdown lines for the headline metrics with their 95% bootstrap intervals."""
+    names = {
+        "micro_f1": "micro F1",
+        "macro_f1": "macro F1",
+        "subset_accuracy": "subset accuracy",
+        "hamming_loss": "Hamming loss",
+    }
+    return [
+        "| metric | value | 95% bootstrap interval |",
+        "|---|---|---|",
+        *(
+            f"| {names[k]} | {v['value']:.3f} | {v['low']:.3f} - {v['high']:.3f} |"
+            for k, v in intervals.items()
+        ),
+    ]
+
+
+def comparison_markdown(comparison: dict[str, Any]) -> str:
+    """Render a model comparison (paired bootstrap, McNemar) as Markdown."""
+    lines = [
+        f"## {comparison['a']} (A) vs {comparison['b']} (B)",
+        "",
+        "| metric | A | B | A - B | 95% interval of A - B | p |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, v in comparison["overall"].items():
+        lines.append(
+            f"| {name} | {v['a']:.3f} | {v['b']:.3f} | {v['difference']:+.3f} | "
+            f"{v['low']:+.3f} to {v['high']:+.3f} | {v['p_value']:.3f} |"
+        )
+    mcnemar = comparison.get("mcnemar")
+    if mcnemar:
+        lines += [
+            "",
+            f"McNemar's exact test: {mcnemar['only_a_correct']} paragraphs right only with A, "
+            f"{mcnemar['only_b_correct']} only with B, p = {mcnemar['p_value']:.4f}.",
+        ]
+    lines += [
+        "",
+        "Paired bootstrap: both models scored on the same 1,000 resamples; a difference is real "
+        "at the 5% level when its interval excludes 0.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -133,6 +187,9 @@ def model_card(data: ModelData, name: str) -> str:
     test = metrics.get("test")
     if test:
         lines += ["On the held-out test split:", "", *_headline(test)]
+        if metrics.get("test_intervals"):
+            lines += ["", "With 95% bootstrap intervals (resampling articles):", ""]
+            lines += interval_lines(metrics["test_intervals"])
         lines += ["", "### Per label (test split)", "", *per_label_table(test)]
     else:
         lines.append("No test split was held out.")

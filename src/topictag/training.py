@@ -19,7 +19,7 @@ from topictag.config import TrainConfig
 from topictag.corpus import Record, file_sha256, group_keys, read_corpus
 from topictag.decision import MULTI_LABEL, SINGLE_LABEL
 from topictag.errors import DataError
-from topictag.evaluation import evaluate_model
+from topictag.evaluation import intervals_of, metrics_of, predict_records
 from topictag.inference import Model
 from topictag.metrics import compute_metrics, indicator_matrix, summarize_folds
 
@@ -161,8 +161,12 @@ def train_model(
     if tuning is not None:
         manifest["tuning"] = tuning
     data = data_from_pipeline(pipeline, model_labels, config, manifest)
-    test_metrics = evaluate_model(Model(data), test) if test else None
-    manifest["metrics"] = {"test": test_metrics, "cv": cv_summary}
+    test_metrics = intervals = None
+    if test:
+        served = Model(data)
+        predictions = predict_records(served, test)
+        test_metrics, intervals = metrics_of(served, predictions), intervals_of(predictions)
+    manifest["metrics"] = {"test": test_metrics, "test_intervals": intervals, "cv": cv_summary}
     log.info("done in %.1f s", time.perf_counter() - started)
     return TrainResult(
         data=data, config=config, pipeline=pipeline, test_metrics=test_metrics, cv=cv_summary
