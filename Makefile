@@ -47,6 +47,9 @@ install-bench: $(BENCH_STAMP) ## Install the benchmark peers too (fastText build
 bench: install-bench ## Accuracy and training time vs fastText on ../shared/data (CORPUS=name, QUICK=1)
 	$(BIN)/python -m benchmarks.bench_accuracy $(if $(CORPUS),--corpus $(CORPUS)) $(if $(QUICK),--quick)
 
+bench-serve: install-bench ## Cold start, throughput, memory and pruning vs fastText (QUICK=1)
+	$(BIN)/python -m benchmarks.bench_serve $(if $(QUICK),--quick)
+
 report: install ## Write the example evaluation report of the default model to docs/example-report
 	$(BIN)/topictag evaluate news-topics --data datasets/news-paragraphs/paragraphs.jsonl --output docs/example-report
 
