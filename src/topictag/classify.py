@@ -26,6 +26,7 @@ from topictag.corpus import STDIN, iter_lines, parse_json_object
 from topictag.decision import SINGLE_LABEL
 from topictag.errors import DataError
 from topictag.inference import Model
+from topictag.processes import fork_context
 
 FORMATS = ("auto", "text", "jsonl", "csv")
 RESERVED = ("labels", "scores", "known_terms", "paragraph", "article", "paragraphs", "gold_labels")
@@ -207,7 +208,7 @@ def classify_stream(
     stream = batches(
         items, batch_size=batch_size, stats=stats, skip_invalid=skip_invalid, on_skip=on_skip
     )
-    context = _fork_context() if jobs > 1 else None
+    context = fork_context() if jobs > 1 else None
     if context is None:
         for batch in stream:
             rows, counts = classify_batch(model, batch, options)
@@ -280,15 +281,6 @@ def _collect(future: Any, stats: ClassifyStats) -> str:
     text, counts = future.result()
     stats.add(counts)
     return str(text)
-
-
-def _fork_context() -> Any:
-    import multiprocessing
-
-    try:
-        return multiprocessing.get_context("fork")
-    except ValueError:
-        return None
 
 
 def render_jsonl(rows: list[dict[str, Any]]) -> str:

@@ -28,6 +28,7 @@ from topictag.decision import (
     decide_labels,
     sigmoid,
 )
+from topictag.processes import fork_context
 
 SGD_MAX_EPOCHS = 30  # SGD passes over the data at most this often (liblinear uses max_iter)
 
@@ -147,7 +148,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         n_labels = Y.shape[1]
         chunks = [c for c in np.array_split(np.arange(n_labels), 4 * max(self.n_jobs, 1)) if len(c)]
         tasks = [(k, chunk) for k in range(len(row_sets)) for chunk in chunks]
-        context = _fork_context() if self.n_jobs > 1 else None
+        context = fork_context() if self.n_jobs > 1 else None
         _SHARED["task"] = (self, X, Y, row_sets)
         try:
             if context is None:
@@ -233,16 +234,6 @@ def _fit_task(task: tuple[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     k, chunk = task
     rows = row_sets[k]
     return estimator._fit_chunk(X[rows], Y[np.ix_(rows, chunk)])
-
-
-def _fork_context() -> Any:
-    """Return a fork multiprocessing context, or None where fork is unavailable."""
-    import multiprocessing
-
-    try:
-        return multiprocessing.get_context("fork")
-    except ValueError:
-        return None
 
 
 def calibrate(
