@@ -7,7 +7,9 @@ default recipe and with ``--tune --budget S``, fastText with the issue's fixed c
 with its own autotune (same budget), all on the same train/test split, every time a whole
 process. Scores are computed the same way for every system (topictag.metrics, over the labels
 of the training split). Results: ``benchmarks/out/<corpus>.json`` and the table in
-``benchmarks/results.md``. Models and predictions stay in the git-ignored ``benchmarks/out/``.
+``benchmarks/results.md``. Models, predictions and the default model's evaluation report
+(``benchmarks/out/<corpus>/report/report.html``, which quotes the corpus) stay in the
+git-ignored ``benchmarks/out/``.
 """
 
 from __future__ import annotations
@@ -170,6 +172,18 @@ def bench_corpus(corpus: Corpus, *, repeats: int, budget: int) -> dict[str, Any]
     )
     for system in ("topictag", "fasttext"):
         record(system, trained[system], predicted[system])
+    progress(f"{corpus.name}: the evaluation report of the default model")
+    run(
+        [
+            *TOPICTAG,
+            "evaluate",
+            str(folder / "topictag"),
+            "--data",
+            str(corpus.path),
+            "--output",
+            str(folder / "report"),
+        ]
+    )
     # the tuned ones, once each: they are budgeted
     for system, command in (
         ("topictag-tuned", train_command("topictag-tuned", ["--tune", "--budget", str(budget)])),
