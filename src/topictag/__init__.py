@@ -7,7 +7,7 @@ Examples
 >>> import topictag
 >>> model = topictag.load_model("news-topics")                      # doctest: +SKIP
 >>> model.predict(["Moscow ruled out talks on the status of Abkhazia."])  # doctest: +SKIP
-[['diplomacy', 'territorial-disputes']]
+[['territorial-disputes', 'diplomacy']]
 """
 
 from __future__ import annotations
