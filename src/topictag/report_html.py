@@ -22,6 +22,7 @@ from topictag.inference import Model
 BINS = 10
 ERRORS_SHOWN = 3
 NGRAMS_SHOWN = 8
+CONFUSIONS_SHOWN = 15
 
 
 def expected_calibration_error(
@@ -252,9 +253,29 @@ def _confusion(model: Model, predictions: Predictions) -> str:
         "were given P. The diagonal is hits; off the diagonal, which labels are mistaken for "
         "which. Shading is the share of the row."
     )
+    wrong = predictions.predicted.astype(bool) & ~predictions.gold.astype(bool)
+    mistakes = predictions.gold.T.astype(float) @ wrong.astype(float)  # P given, not a gold label
+    pairs = [
+        (int(mistakes[i, j]), labels[i], labels[j])
+        for i, j in zip(*np.nonzero(mistakes), strict=True)
+    ]
+    pairs.sort(key=lambda p: (-p[0], p[1], p[2]))
+    top = "".join(
+        f"<tr><td>{html.escape(t)}</td><td>{html.escape(p)}</td><td>{n}</td></tr>"
+        for n, t, p in pairs[:CONFUSIONS_SHOWN]
+    )
+    table = (
+        "<h3>Most frequent confusions</h3><p class='note'>Paragraphs that carry the true label "
+        "and were wrongly given the other one (it is not among their gold labels).</p>"
+        "<table><tr><th>true label</th><th>wrongly predicted</th>"
+        f"<th>paragraphs</th></tr>{top}</table>"
+        if pairs
+        else ""
+    )
     return (
         "<section id='confusion'><h2>Confusion</h2>"
-        f"<figure class='plot confusion'>{_svg(fig)}</figure><p class='note'>{what}</p></section>"
+        f"<figure class='plot confusion'>{_svg(fig)}</figure><p class='note'>{what}</p>"
+        f"{table}</section>"
     )
 
 
@@ -336,7 +357,8 @@ padding:.8em 1.2em;min-width:150px}.big{font-size:2em;font-weight:600;color:#156
 .ci,.note{color:#666}table{border-collapse:collapse}th,td{padding:3px 10px;
 border-bottom:1px solid #eee;text-align:left}th{cursor:pointer;background:#f5f5f5}
 .grid{display:flex;flex-wrap:wrap;gap:.5em}figure{margin:0}figure svg{height:auto;max-width:100%}
-.confusion svg{max-width:900px}details{margin:.3em 0}summary{cursor:pointer;font-weight:600}
+.confusion{overflow-x:auto}.confusion svg{max-width:none;width:auto}
+details{margin:.3em 0}summary{cursor:pointer;font-weight:600}
 q{color:#333}.why{color:#2e7d32;font-size:.9em}.p{font-weight:600}.id{color:#888}
 """
 
