@@ -107,10 +107,14 @@ class Model:
             at_least_one=self.data.at_least_one,
             known=known,
         )
-        result = []
-        for row, picked in zip(proba, chosen, strict=True):
-            order = [j for j in np.argsort(-row, kind="stable") if picked[j]]
-            result.append([self.labels[j] for j in order[:top_k]])
+        rows, cols = np.nonzero(chosen)
+        order = np.lexsort((cols, -proba[rows, cols], rows))  # by row, then most probable first
+        rows, cols = rows[order].tolist(), cols[order].tolist()
+        result: list[list[str]] = [[] for _ in range(len(proba))]
+        for i, j in zip(rows, cols, strict=True):
+            result[i].append(self.labels[j])
+        if top_k is not None:
+            result = [labels[:top_k] for labels in result]
         return result
 
     def terms(self) -> list[str]:
