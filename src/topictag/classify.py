@@ -205,16 +205,24 @@ def classify_stream(
     inherit the loaded model), at most ``2 * jobs`` batches in flight, so memory stays flat
     however long the input is.
     """
+    context = fork_context() if jobs > 1 else None
+    if context is None:
+        for rows in classify_items(
+            model,
+            items,
+            stats=stats,
+            batch_size=batch_size,
+            thresholds=options.thresholds,
+            top_k=options.top_k,
+            paragraphs=options.paragraphs,
+            skip_invalid=skip_invalid,
+            on_skip=on_skip,
+        ):
+            yield render(rows)
+        return
     stream = batches(
         items, batch_size=batch_size, stats=stats, skip_invalid=skip_invalid, on_skip=on_skip
     )
-    context = fork_context() if jobs > 1 else None
-    if context is None:
-        for batch in stream:
-            rows, counts = classify_batch(model, batch, options)
-            stats.add(counts)
-            yield render(rows)
-        return
     from collections import deque
     from concurrent.futures import Future, ProcessPoolExecutor
 

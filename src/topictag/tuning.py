@@ -25,7 +25,12 @@ from typing import Any
 import numpy as np
 
 from topictag.config import TrainConfig
-from topictag.decision import SINGLE_LABEL, choose_thresholds, decide_labels, sigmoid
+from topictag.decision import (
+    SINGLE_LABEL,
+    calibrated_probabilities,
+    choose_thresholds,
+    decide_labels,
+)
 from topictag.errors import DataError
 
 log = logging.getLogger("topictag")
@@ -226,10 +231,7 @@ def score_config(
         raise _TooSlow
     classifier = build_pipeline(config, mode=mode, at_least_one=at_least_one, n_jobs=n_jobs)[-1]
     oof, _ = classifier.cross_fit(X, Y, groups, final=False)
-    calibration = fit_sigmoids(oof, Y)
-    probs = sigmoid(oof, calibration[:, 0], calibration[:, 1])
-    if mode == SINGLE_LABEL:
-        probs = probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-300)
+    probs = calibrated_probabilities(oof, fit_sigmoids(oof, Y), single_label=mode == SINGLE_LABEL)
     # thresholds chosen on one half of the groups, applied to the other
     group_ids = np.unique(np.asarray(groups), return_inverse=True)[1]
     half = np.random.default_rng(config.seed).permutation(group_ids.max() + 1)[group_ids] % 2 == 0
