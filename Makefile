@@ -26,10 +26,11 @@ install: $(STAMP) ## Create .venv and install topictag with the locked versions
 train: install ## Retrain models/news-topics on the bundled corpus and print its evaluation
 	$(BIN)/topictag train --force --cv 5
 
-lint: install ## Check formatting, lint rules and types (ruff, mypy)
+lint: install ## Check formatting, lint rules, types and import contracts (ruff, mypy, import-linter)
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 format: install ## Format the code in place
 	$(BIN)/ruff format src tests benchmarks

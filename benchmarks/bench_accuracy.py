@@ -5,8 +5,8 @@
 For each corpus in ../shared/data (skipped with a message where absent): topictag with the
 default recipe and with ``--tune --budget S``, fastText with the issue's fixed configuration and
 with its own autotune (same budget), all on the same train/test split, every time a whole
-process. Scores are computed the same way for every system (topictag.metrics, over the labels
-of the training split). Results: ``benchmarks/out/<corpus>.json`` and the table in
+process. Scores are computed the same way for every system (topictag.evaluate.metrics, over
+the labels of the training split). Results: ``benchmarks/out/<corpus>.json`` and the table in
 ``benchmarks/results.md``. Models, predictions and the default model's evaluation report
 (``benchmarks/out/<corpus>/report/report.html``, which quotes the corpus) stay in the
 git-ignored ``benchmarks/out/``.
@@ -39,9 +39,9 @@ from benchmarks.common import (
     run,
 )
 from benchmarks.fasttext_run import preprocess
-from topictag.corpus import group_keys, read_corpus, read_label_file
-from topictag.metrics import compute_metrics
-from topictag.training import restrict_labels
+from topictag.data.corpus import group_keys, read_corpus, read_label_file
+from topictag.evaluate.metrics import compute_metrics
+from topictag.train.training import restrict_labels
 
 PUBLISHED = {
     "reuters21578": "linear SVM micro/macro F1 0.860 / 0.525 (Yang and Liu, 1999)",

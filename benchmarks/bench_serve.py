@@ -39,8 +39,8 @@ PYTHON = sys.executable
 def setup(folder: Path) -> dict[str, Any]:
     """Train the Reuters models (topictag, fastText, scikit-learn) and write the inputs."""
     corpus = CORPORA["reuters21578"]
-    from topictag.corpus import read_corpus, read_label_file
-    from topictag.training import restrict_labels
+    from topictag.data.corpus import read_corpus, read_label_file
+    from topictag.train.training import restrict_labels
 
     records = restrict_labels(read_corpus(corpus.path), read_label_file(corpus.labels))
     train = [r for r in records if r.split == "train"]
@@ -203,10 +203,10 @@ def main() -> None:
 
 def pruning(folder: Path) -> list[dict[str, Any]]:
     """Size and accuracy of pruned Reuters models, and their label changes on the test set."""
-    from topictag.corpus import read_corpus, read_label_file
-    from topictag.evaluation import evaluate_model
-    from topictag.inference import load_model
-    from topictag.training import restrict_labels
+    from topictag.data.corpus import read_corpus, read_label_file
+    from topictag.evaluate.evaluation import evaluate_model
+    from topictag.model.inference import load_model
+    from topictag.train.training import restrict_labels
 
     corpus = CORPORA["reuters21578"]
     records = restrict_labels(read_corpus(corpus.path), read_label_file(corpus.labels))

@@ -86,9 +86,9 @@ def make_file(tmp_path: Path) -> Callable[[str, str | bytes], Path]:
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """A model trained once per session on the bundled corpus, with its scikit-learn pipeline."""
-    from topictag.bundle import save_bundle
-    from topictag.config import load_config
-    from topictag.training import train_model
+    from topictag.train.recipe import load_config
+    from topictag.train.saving import save_model as save_bundle
+    from topictag.train.training import train_model
 
     result = train_model([BUNDLED_CORPUS], load_config(DEFAULT_RECIPE))
     path = tmp_path_factory.mktemp("models") / "news"

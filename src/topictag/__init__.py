@@ -1,6 +1,12 @@
 """topictag: train, evaluate and serve topic classifiers for news paragraphs.
 
-The package root stays light: ``import topictag`` loads neither scikit-learn nor numpy.
+The package root stays light: ``import topictag`` loads neither scikit-learn nor numpy. The
+functions below are imported from their side of the house when first used:
+
+- :func:`load_model` (``topictag.model``, numpy only) loads a bundle to classify with;
+- :func:`train_model`, :func:`save_model` and :func:`to_sklearn` (``topictag.train``);
+- :func:`evaluate_model` (``topictag.evaluate``) scores a model on labeled rows;
+- :func:`list_bundles` (``topictag.model``) lists the bundles in a folder.
 
 Examples
 --------
@@ -12,31 +18,44 @@ Examples
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
-__all__ = ["TopictagError", "__version__", "load_model"]
-
-from topictag.errors import TopictagError
+from topictag._version import __version__
+from topictag.errors import DataError, ModelError, TopictagError
 
 if TYPE_CHECKING:
-    from topictag.inference import Model
+    from topictag.evaluate.evaluation import evaluate_model
+    from topictag.model.bundle import list_bundles
+    from topictag.model.inference import load_model
+    from topictag.train.bridge import to_sklearn
+    from topictag.train.saving import save_model
+    from topictag.train.training import train_model
+
+_EXPORTS = {
+    "load_model": "topictag.model.inference",
+    "list_bundles": "topictag.model.bundle",
+    "train_model": "topictag.train.training",
+    "save_model": "topictag.train.saving",
+    "to_sklearn": "topictag.train.bridge",
+    "evaluate_model": "topictag.evaluate.evaluation",
+}
+__all__ = [
+    "DataError",
+    "ModelError",
+    "TopictagError",
+    "__version__",
+    "evaluate_model",
+    "list_bundles",
+    "load_model",
+    "save_model",
+    "to_sklearn",
+    "train_model",
+]
 
 
-def load_model(path_or_name: str) -> Model:
-    """Load a model bundle by folder path or by name.
-
-    Parameters
-    ----------
-    path_or_name : str
-        A bundle folder, or a name looked up in ``$TOPICTAG_MODELS`` (default ``./models``),
-        then among the models shipped with the package.
-
-    Returns
-    -------
-    Model
-        A model with ``predict``, ``predict_proba`` and ``to_sklearn``.
-    """
-    from topictag.inference import load_model as _load
-
-    return _load(path_or_name)
+def __getattr__(name: str) -> Any:
+    """Import a public function from its subpackage on first use (PEP 562)."""
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'topictag' has no attribute {name!r}")

@@ -1,0 +1,69 @@
+"""The ``topictag`` Typer application: the command groups registered on one app."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated
+
+import typer
+
+from topictag._version import __version__
+from topictag.cli import classify, data, evaluate, models, train
+from topictag.cli.common import log
+
+app = typer.Typer(
+    help="Train, evaluate and serve topic classifiers for news paragraphs.",
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    add_completion=False,
+)
+models_app = typer.Typer(
+    help="List, inspect and export model bundles.", rich_markup_mode=None, no_args_is_help=True
+)
+data_app = typer.Typer(
+    help="Validate, describe, split, import and export corpora.",
+    rich_markup_mode=None,
+    no_args_is_help=True,
+)
+app.add_typer(models_app, name="models")
+app.add_typer(data_app, name="data")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"topictag {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Hide progress messages.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Train, evaluate and serve topic classifiers for news paragraphs."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("topictag: %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(logging.WARNING if quiet else logging.INFO)
+    log.propagate = False
+
+
+app.command()(train.train)
+app.command()(evaluate.evaluate)
+app.command()(evaluate.explain)
+app.command()(classify.classify)
+app.command()(classify.serve)
+models_app.command("list")(models.models_list)
+models_app.command("show")(models.models_show)
+models_app.command("export")(models.models_export)
+models_app.command("prune")(models.models_prune)
+data_app.command("validate")(data.data_validate)
+data_app.command("stats")(data.data_stats)
+data_app.command("split")(data.data_split)
+data_app.command("import")(data.data_import)
+data_app.command("export")(data.data_export)

@@ -1,0 +1,223 @@
+"""The ``classify`` and ``serve`` commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from topictag.cli.common import (
+    DEFAULT_MODEL,
+    log,
+    reports_errors,
+)
+from topictag.errors import DataError
+
+
+def _parse_thresholds(values: list[str] | None) -> tuple[float | None, dict[str, float]]:
+    """Split ``--threshold`` values into one for every label and per-label overrides."""
+    overall: float | None = None
+    per_label: dict[str, float] = {}
+    for value in values or []:
+        label, _, number = value.rpartition("=")
+        try:
+            x = float(number)
+        except ValueError:
+            raise typer.BadParameter(
+                f"expected X or LABEL=X with X a number, got {value!r}", param_hint="--threshold"
+            ) from None
+        if not 0.0 <= x <= 1.0:
+            raise typer.BadParameter(
+                f"a threshold is a probability between 0 and 1, got {x:g}", param_hint="--threshold"
+            )
+        if label:
+            per_label[label] = x
+        else:
+            overall = x
+    return overall, per_label
+
+
+@reports_errors
+def classify(
+    text: Annotated[list[str] | None, typer.Argument(help="Paragraph(s) to classify.")] = None,
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Model folder or name.")
+    ] = DEFAULT_MODEL,
+    input: Annotated[
+        str | None,
+        typer.Option("--input", "-i", help="Read paragraphs from a file, or - for stdin."),
+    ] = None,
+    input_format: Annotated[
+        str, typer.Option(help="auto, text (one paragraph per line), jsonl or csv.")
+    ] = "auto",
+    text_field: Annotated[
+        str, typer.Option(help="JSON field or CSV column with the text.")
+    ] = "text",
+    id_field: Annotated[str, typer.Option(help="JSON field or CSV column with the id.")] = "id",
+    format: Annotated[
+        str | None,
+        typer.Option("--format", "-f", help="table or jsonl [default: table on a terminal]."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write results to this file (atomically).")
+    ] = None,
+    top_k: Annotated[
+        int | None,
+        typer.Option("--top-k", "-k", min=1, help="Keep at most K labels per paragraph."),
+    ] = None,
+    threshold: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--threshold", "-t", help="X for every label, or LABEL=X for one (repeatable)."
+        ),
+    ] = None,
+    paragraphs: Annotated[
+        bool, typer.Option("--paragraphs", "-p", help="Each input is an article: split it.")
+    ] = False,
+    skip_invalid: Annotated[
+        bool, typer.Option(help="Report bad input lines on stderr and go on.")
+    ] = False,
+    batch_size: Annotated[int, typer.Option(min=1, help="Paragraphs per batch.")] = 256,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs", "-j", min=0, help="Worker processes [default 0: 2 for files and stdin]."
+        ),
+    ] = 0,
+) -> None:
+    """Tag paragraphs with topics: from arguments, a file, or stdin."""
+    from topictag.data.inputs import FORMATS, items_from_texts, read_items
+    from topictag.model.inference import load_model
+    from topictag.serve.stream import ClassifyStats, Options, classify_stream, render_jsonl
+
+    if input_format not in FORMATS:
+        raise typer.BadParameter(
+            f"must be one of {', '.join(FORMATS)}", param_hint="--input-format"
+        )
+    if format not in (None, "table", "jsonl"):
+        raise typer.BadParameter("must be table or jsonl", param_hint="--format")
+    if text and input:
+        raise typer.BadParameter("give paragraphs as arguments or --input, not both")
+    overall, per_label = _parse_thresholds(threshold)
+    loaded = load_model(model)
+    unknown = [label for label in per_label if label not in loaded.labels]
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown label {unknown[0]!r} (the model's labels: {', '.join(loaded.labels)})",
+            param_hint="--threshold",
+        )
+    cuts: float | dict[str, float] | None = overall
+    if per_label:
+        cuts = (
+            per_label
+            if overall is None
+            else {label: per_label.get(label, overall) for label in loaded.labels}
+        )
+    items: Iterable[Any] = (
+        items_from_texts(text)
+        if text
+        else read_items(
+            input or "-",
+            input_format=input_format,
+            text_field=text_field,
+            id_field=id_field,
+            whole=paragraphs,
+        )
+    )
+    stats = ClassifyStats()
+    table = format == "table" or (format is None and output is None and sys.stdout.isatty())
+    chunks = classify_stream(
+        loaded,
+        items,
+        render=_table if table else render_jsonl,
+        stats=stats,
+        options=Options(cuts, top_k, paragraphs),
+        batch_size=batch_size,
+        jobs=jobs if jobs else (1 if text else 2),
+        skip_invalid=skip_invalid,
+        on_skip=lambda error: log.warning("skipped %s", error),
+    )
+    if output is not None:
+        from topictag.data.files import atomic_write
+
+        with atomic_write(output) as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+    else:
+        for chunk in chunks:
+            sys.stdout.write(chunk)
+            sys.stdout.flush()
+    if stats.unknown:
+        log.warning(
+            "%d paragraph(s) had no n-gram the model knows (known_terms 0): no labels given",
+            stats.unknown,
+        )
+    if stats.skipped or stats.inputs > 1:
+        log.info(
+            "classified %d paragraph(s)%s",
+            stats.paragraphs,
+            f", skipped {stats.skipped} invalid line(s)" if stats.skipped else "",
+        )
+
+
+@reports_errors
+def serve(
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Model folder or name.")
+    ] = DEFAULT_MODEL,
+    top_k: Annotated[
+        int | None,
+        typer.Option("--top-k", "-k", min=1, help="Keep at most K labels per paragraph."),
+    ] = None,
+) -> None:
+    """Answer requests on stdin, one JSON line out per line in, until EOF or Ctrl-C.
+
+    A request is a JSON object with "text" (and optionally "id"), or a plain line of text.
+    """
+    import signal
+
+    from topictag.data.corpus import iter_lines
+    from topictag.model.inference import load_model
+    from topictag.serve.protocol import answer_request
+    from topictag.serve.stream import Options
+
+    loaded = load_model(model)
+    options = Options(top_k=top_k)
+    log.info("serving %s: one request per line on stdin", model)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    count = 0
+    try:
+        for number, line in iter_lines("-"):
+            if not line.strip():
+                continue
+            reply = answer_request(loaded, line, number, options)
+            sys.stdout.write(json.dumps(reply, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+            count += 1
+    except KeyboardInterrupt:
+        pass
+    except DataError as error:  # bytes that are not UTF-8: answer, then stop reading
+        sys.stdout.write(json.dumps({"id": None, "error": str(error)}) + "\n")
+        raise
+    log.info("served %d request(s)", count)
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    cells = []
+    for row in rows:
+        ident = row["id"] + (f" ¶{row['paragraph']}" if "paragraph" in row else "")
+        ident += " (article)" if row.get("article") else ""
+        top = sorted(row["scores"].items(), key=lambda kv: -kv[1])[:3]
+        cells.append(
+            (
+                ident,
+                ", ".join(row["labels"]) or "-",
+                "  ".join(f"{label} {p:.2f}" for label, p in top),
+            )
+        )
+    widths = [max(len(c[k]) for c in cells) for k in range(2)]
+    return "".join(f"{a.ljust(widths[0])}  {b.ljust(widths[1])}  {c}\n" for a, b, c in cells)

@@ -1,0 +1,131 @@
+"""The ``models`` commands: list, show, export and prune bundles."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from topictag.cli.common import (
+    log,
+    models_dir,
+    reports_errors,
+)
+from topictag.errors import TopictagError
+
+
+@reports_errors
+def models_list() -> None:
+    """List the model bundles in the models folder ($TOPICTAG_MODELS, default ./models)."""
+    from topictag.model.bundle import list_bundles
+
+    bundles = list_bundles(models_dir())
+    if not bundles:
+        raise TopictagError(f"{models_dir()}: no model bundles there")
+    rows = [("name", "mode", "labels", "test micro F1", "test macro F1")]
+    for b in bundles:
+        name = b.name + (" (packaged)" if b.packaged else "")
+        if b.problem:
+            rows.append((name, b.problem, "", "", ""))
+            continue
+        micro = "-" if b.test_micro_f1 is None else f"{b.test_micro_f1:.3f}"
+        macro = "-" if b.test_macro_f1 is None else f"{b.test_macro_f1:.3f}"
+        rows.append((name, b.mode or "?", str(b.labels), micro, macro))
+    widths = [max(len(r[k]) for r in rows) for k in range(5)]
+    for row in rows:
+        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+@reports_errors
+def models_show(
+    model: Annotated[str, typer.Argument(help="Model folder or name.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole manifest.")] = False,
+) -> None:
+    """Show a model's labels, thresholds, training data, metrics and versions."""
+    from topictag.model.inference import load_model
+
+    loaded = load_model(model)
+    manifest = loaded.manifest
+    if as_json:
+        typer.echo(json.dumps(manifest, indent=2))
+        return
+    training = manifest["training_data"]
+    test = (manifest.get("metrics") or {}).get("test")
+    lines = [
+        f"model: {loaded.path}",
+        f"mode: {manifest['mode']}"
+        + ("  (at least one label)" if manifest["at_least_one"] else ""),
+        f"features: {manifest['weights']['n_features']}",
+        f"training data: {', '.join(f['name'] for f in training['files'])} "
+        f"(sha256 {training['sha256']}), {training['train_rows']} train / "
+        f"{training['test_rows']} test rows",
+        "labels and thresholds:",
+        *[f"  {label:<24} {t:.3f}" for label, t in manifest["thresholds"].items()],
+    ]
+    if test:
+        lines.append(
+            f"test: micro F1 {test['micro']['f1']:.3f}, macro F1 {test['macro']['f1']:.3f}, "
+            f"subset accuracy {test['subset_accuracy']:.3f}"
+        )
+    lines.append(
+        "versions: "
+        + ", ".join(f"{k} {v}" for k, v in manifest["versions"].items())
+        + f", topictag {manifest['topictag_version']}"
+    )
+    typer.echo("\n".join(lines))
+
+
+@reports_errors
+def models_export(
+    model: Annotated[str, typer.Argument(help="Model folder or name.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
+    format: Annotated[str, typer.Option("--format", help="Export format: joblib.")] = "joblib",
+) -> None:
+    """Export the equivalent scikit-learn Pipeline (a pickle: load it only from trusted sources)."""
+    import joblib
+
+    from topictag.data.files import atomic_write
+    from topictag.model.inference import load_model
+    from topictag.train.bridge import to_sklearn
+
+    if format != "joblib":
+        raise typer.BadParameter("the only export format is joblib", param_hint="--format")
+    pipeline = to_sklearn(load_model(model))
+    with atomic_write(output, "wb") as handle:
+        joblib.dump(pipeline, handle)
+    log.info("wrote %s (a pickle: load it only if you trust its source)", output)
+
+
+@reports_errors
+def models_prune(
+    model: Annotated[str, typer.Argument(help="Model folder or name.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Bundle folder to write.")],
+    max_features: Annotated[
+        int | None, typer.Option(min=1, help="Keep the N features with the largest weights.")
+    ] = None,
+    min_weight: Annotated[
+        float | None, typer.Option(min=0.0, help="Drop features whose largest |weight| is below.")
+    ] = None,
+    float16: Annotated[bool, typer.Option(help="Store weights as 16-bit floats.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", "-f", help="Replace an existing model.")
+    ] = False,
+) -> None:
+    """Write a smaller copy of a model: fewer features and/or 16-bit weights."""
+    from topictag.model.bundle import load_bundle, resolve_model
+    from topictag.model.pruning import prune_model
+    from topictag.train.saving import save_model
+
+    data = load_bundle(resolve_model(model))
+    pruned = prune_model(data, max_features=max_features, min_weight=min_weight, float16=float16)
+    save_model(pruned, output, force=force)
+    info = pruned.manifest["pruning"]
+    log.info(
+        "wrote %s: %d of %d features%s",
+        output,
+        info["features_after"],
+        info["features_before"],
+        ", float16 weights" if float16 else "",
+    )

@@ -1,0 +1,179 @@
+"""Reading paragraphs to classify: command-line texts, plain text, JSON Lines or CSV.
+
+Rows are read lazily, so memory stays flat however long the input is. A row that cannot be
+read is yielded as a :class:`~topictag.errors.DataError` value in its place; the caller decides
+whether to stop or skip it.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from topictag.data.corpus import STDIN, iter_lines, parse_json_object
+from topictag.errors import DataError
+
+FORMATS = ("auto", "text", "jsonl", "csv")
+RESERVED = ("labels", "scores", "known_terms", "paragraph", "article", "paragraphs", "gold_labels")
+_EXTENSIONS = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".csv": "csv",
+    ".txt": "text",
+    ".text": "text",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One input to classify: a paragraph, or an article in ``--paragraphs`` mode."""
+
+    id: str
+    text: str
+    fields: dict[str, Any] = field(default_factory=dict)  # carried through to the output
+
+
+def items_from_texts(texts: Iterable[str]) -> Iterator[Item]:
+    """Wrap command-line texts as items, numbered from 1."""
+    for position, text in enumerate(texts, start=1):
+        yield Item(id=str(position), text=text)
+
+
+def read_items(
+    source: str | Path,
+    *,
+    input_format: str = "auto",
+    text_field: str = "text",
+    id_field: str = "id",
+    whole: bool = False,
+) -> Iterator[Item | DataError]:
+    """Yield the items of a file (or ``"-"`` for stdin), or a DataError for each bad row.
+
+    Parameters
+    ----------
+    source : path or "-"
+    input_format : {"auto", "text", "jsonl", "csv"}
+        ``auto`` picks by file extension, then by the first non-blank character
+        (``{`` means JSON Lines, anything else plain text).
+    text_field, id_field : str
+        Field (or CSV column) names of the text and the id.
+    whole : bool
+        For plain text, the whole input is one item (an article) instead of one per line.
+    """
+    name = str(source)
+    lines = iter_lines(source)
+    if input_format == "auto":
+        input_format = _EXTENSIONS.get(Path(name).suffix.lower(), "") if name != STDIN else ""
+        if not input_format:
+            head = []
+            for number, line in lines:
+                head.append((number, line))
+                if line.strip():
+                    break
+            first = next((line.lstrip() for _, line in head if line.strip()), "")
+            input_format = "jsonl" if first.startswith("{") else "text"
+            lines = itertools.chain(head, lines)
+    if input_format == "text":
+        yield from _text_items(lines, whole=whole)
+    elif input_format == "jsonl":
+        yield from _jsonl_items(lines, name, text_field, id_field)
+    elif input_format == "csv":
+        yield from _csv_items(lines, name, text_field, id_field)
+    else:
+        raise ValueError(f"unknown input format {input_format!r}")
+
+
+def _carry(obj: Mapping[str, Any], skip: tuple[str, ...]) -> dict[str, Any]:
+    fields = {k: v for k, v in obj.items() if k not in skip and k not in RESERVED}
+    if "labels" in obj and "labels" not in skip:
+        fields["gold_labels"] = obj["labels"]
+    return fields
+
+
+def _text_items(lines: Iterable[tuple[int, str]], *, whole: bool) -> Iterator[Item]:
+    if whole:
+        yield Item(id="1", text="\n".join(line for _, line in lines))
+        return
+    for number, line in lines:
+        if line.strip():
+            yield Item(id=str(number), text=line)
+
+
+def _jsonl_items(
+    lines: Iterable[tuple[int, str]], name: str, text_field: str, id_field: str
+) -> Iterator[Item | DataError]:
+    seen = False
+    try:
+        for number, line in lines:
+            if not line.strip():
+                continue
+            seen = True
+            try:
+                obj = parse_json_object(line, source=name, line=number)
+                yield item_from(obj, number, name, text_field, id_field)
+            except DataError as error:
+                yield error
+    except DataError as error:  # undecodable bytes: the rest of the file cannot be trusted
+        yield error
+        return
+    if not seen:
+        yield DataError("input is empty (expected one JSON object per line)", source=name)
+
+
+def _csv_items(
+    lines: Iterable[tuple[int, str]], name: str, text_field: str, id_field: str
+) -> Iterator[Item | DataError]:
+    numbers: list[int] = []
+
+    def raw() -> Iterator[str]:
+        for number, line in lines:
+            numbers.append(number)
+            yield line + "\n"
+
+    try:
+        reader = csv.DictReader(raw())
+        if reader.fieldnames is None:
+            yield DataError("input is empty (expected a CSV header row)", source=name)
+            return
+        if text_field not in reader.fieldnames:
+            yield DataError(
+                f"no column {text_field!r} in the CSV header (columns: "
+                f"{', '.join(reader.fieldnames)}); choose one with --text-field",
+                source=name,
+                line=1,
+            )
+            return
+        for row in reader:
+            number = numbers[-1] if numbers else reader.line_num
+            if None in row:
+                yield DataError("row has more fields than the header", source=name, line=number)
+                continue
+            yield item_from(row, number, name, text_field, id_field)
+    except csv.Error as exc:
+        yield DataError(f"malformed CSV: {exc}", source=name, line=numbers[-1] if numbers else None)
+    except DataError as error:
+        yield error
+
+
+def item_from(
+    obj: Mapping[str, Any], number: int, name: str, text_field: str, id_field: str
+) -> Item:
+    text = obj.get(text_field)
+    if text is None:
+        raise DataError(f"missing {text_field!r}", source=name, line=number)
+    if not isinstance(text, str):
+        raise DataError(
+            f"{text_field!r} must be a string, got {json.dumps(text)[:40]}",
+            source=name,
+            line=number,
+        )
+    ident = obj.get(id_field)
+    if ident is None or ident == "":
+        ident = number
+    return Item(id=str(ident), text=text, fields=_carry(obj, (text_field, id_field)))

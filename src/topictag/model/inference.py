@@ -1,0 +1,196 @@
+"""Classifying with a saved bundle, with numpy only.
+
+This module is the serving path: it never imports scikit-learn, scipy or joblib. It reproduces
+the trained scikit-learn pipeline (tokenization, n-grams, sublinear tf, idf, L2 normalization per
+view, linear scores, sigmoid calibration, thresholds) from the arrays in the bundle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import repeat
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from topictag.model.bundle import ModelData, load_bundle, resolve_model
+from topictag.model.decision import SINGLE_LABEL, calibrated_probabilities, decide_labels
+from topictag.model.features import build_analyzer
+
+_MAX_ENTRIES = 1 << 15  # feature entries scored at once: bounds the (entries x labels) buffer
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Per-paragraph results of a batch: raw scores, probabilities and known-term counts."""
+
+    raw: np.ndarray  # (n, n_labels) linear scores before calibration
+    proba: np.ndarray  # (n, n_labels) calibrated probabilities
+    known_terms: np.ndarray  # (n,) how many of the paragraph's n-grams the model knows
+
+
+class Model:
+    """A loaded topic model.
+
+    Use :func:`load_model` to get one. ``predict`` and ``predict_proba`` take a list of texts.
+    """
+
+    def __init__(self, data: ModelData, path: Path | None = None):
+        self.data = data
+        self.path = path
+        self.labels: list[str] = list(data.labels)
+        self.mode = data.mode
+        self.thresholds = np.asarray(data.thresholds, dtype=np.float64)
+        self._views = []
+        offset = 0
+        for view, vocab, idf in zip(data.views, data.vocabularies, data.idfs, strict=True):
+            index = {term: i for i, term in enumerate(vocab)}
+            self._views.append((build_analyzer(view), index, idf, offset, view.sublinear_tf))
+            offset += len(vocab)
+        self._coef = np.ascontiguousarray(data.coef, dtype=np.float64)
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        """The bundle's ``model.json``."""
+        return self.data.manifest
+
+    def score(self, texts: Sequence[str]) -> Scores:
+        """Return raw scores, calibrated probabilities and known-term counts for texts."""
+        rows, cols, vals, known = self._features(texts)
+        raw = self._linear_scores(rows, cols, vals, len(texts))
+        proba = calibrated_probabilities(
+            raw, self.data.calibration, single_label=self.mode == SINGLE_LABEL
+        )
+        return Scores(raw=raw, proba=proba, known_terms=known)
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Return per-label probabilities, shape (n_texts, n_labels), columns as ``labels``."""
+        return self.score(texts).proba
+
+    def predict(self, texts: Sequence[str]) -> list[list[str]]:
+        """Return the predicted labels of each text, most probable first."""
+        scores = self.score(texts)
+        return self.decide(scores.proba, known=scores.known_terms > 0)
+
+    def decide(
+        self,
+        proba: np.ndarray,
+        *,
+        thresholds: Mapping[str, float] | float | None = None,
+        top_k: int | None = None,
+        known: np.ndarray | None = None,
+    ) -> list[list[str]]:
+        """Turn probabilities into label lists, highest probability first.
+
+        Parameters
+        ----------
+        proba : ndarray of shape (n, n_labels)
+        thresholds : float or mapping, optional
+            One threshold for every label, or overrides for some labels.
+        top_k : int, optional
+            Keep at most this many labels per paragraph.
+        known : ndarray of bool, optional
+            False for paragraphs with no known n-gram, which get no label.
+        """
+        cut = self.thresholds.copy()
+        if isinstance(thresholds, int | float):
+            cut[:] = float(thresholds)
+        elif thresholds:
+            for label, value in thresholds.items():
+                cut[self.labels.index(label)] = value
+        chosen = decide_labels(
+            proba,
+            cut,
+            single_label=self.mode == SINGLE_LABEL,
+            at_least_one=self.data.at_least_one,
+            known=known,
+        )
+        rows, cols = np.nonzero(chosen)
+        order = np.lexsort((cols, -proba[rows, cols], rows))  # by row, then most probable first
+        rows, cols = rows[order].tolist(), cols[order].tolist()
+        result: list[list[str]] = [[] for _ in range(len(proba))]
+        for i, j in zip(rows, cols, strict=True):
+            result[i].append(self.labels[j])
+        if top_k is not None:
+            result = [labels[:top_k] for labels in result]
+        return result
+
+    def terms(self) -> list[str]:
+        """Every feature's n-gram, in coefficient-row order (views concatenated)."""
+        return [term for vocab in self.data.vocabularies for term in vocab]
+
+    def to_sklearn(self) -> Any:
+        """Moved: use ``topictag.to_sklearn(model)``, which lives on the training side."""
+        raise AttributeError(
+            "Model.to_sklearn() moved to the training side in topictag 0.2: "
+            "use topictag.to_sklearn(model) (topictag.train.to_sklearn)"
+        )
+
+    def _features(
+        self, texts: Sequence[str]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Return the tf-idf entries of the texts as (row, column, value) arrays, row-sorted.
+
+        Terms are looked up for the whole batch at once (``map(dict.get, ...)`` runs in C);
+        counting, weighting and normalizing are array operations.
+        """
+        n = len(texts)
+        known = np.zeros(n, dtype=np.int64)
+        parts_rows, parts_cols, parts_vals = [], [], []
+        for analyze, index, idf, offset, sublinear in self._views:
+            terms: list[str] = []
+            lengths = np.empty(n, dtype=np.int64)
+            for i, text in enumerate(texts):
+                grams = analyze(text)
+                lengths[i] = len(grams)
+                terms += grams
+            ids = np.fromiter(map(index.get, terms, repeat(-1)), dtype=np.int64, count=len(terms))
+            doc = np.repeat(np.arange(n, dtype=np.int64), lengths)
+            hit = ids >= 0
+            ids, doc = ids[hit], doc[hit]
+            known += np.bincount(doc, minlength=n)
+            size = np.int64(len(idf))
+            keys, tf = np.unique(doc * size + ids, return_counts=True)
+            rows, cols = keys // size, keys % size
+            weights = (np.log(tf) + 1.0 if sublinear else tf.astype(np.float64)) * idf[cols]
+            norms = np.sqrt(np.bincount(rows, weights=weights * weights, minlength=n))
+            weights /= norms[rows]
+            parts_rows.append(rows)
+            parts_cols.append(cols + offset)
+            parts_vals.append(weights)
+        if len(parts_rows) == 1:
+            return parts_rows[0], parts_cols[0], parts_vals[0], known
+        rows = np.concatenate(parts_rows)
+        order = np.argsort(rows, kind="stable")
+        return (
+            rows[order],
+            np.concatenate(parts_cols)[order],
+            np.concatenate(parts_vals)[order],
+            known,
+        )
+
+    def _linear_scores(
+        self, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n: int
+    ) -> np.ndarray:
+        scores = np.tile(self.data.intercept.astype(np.float64), (n, 1))
+        for start in range(0, len(rows), _MAX_ENTRIES):
+            part = slice(start, start + _MAX_ENTRIES)
+            r = rows[part]
+            contributions = self._coef[cols[part]] * vals[part, None]
+            starts = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
+            scores[r[starts]] += np.add.reduceat(contributions, starts, axis=0)
+        return scores
+
+
+def load_model(path_or_name: str | Path) -> Model:
+    """Load a bundle by folder path or by name (see :func:`topictag.model.bundle.resolve_model`).
+
+    Raises
+    ------
+    ModelError
+        If there is no valid bundle there.
+    """
+    path = resolve_model(path_or_name)
+    return Model(load_bundle(path), path)

@@ -1,0 +1,306 @@
+"""Classifying a stream of items in batches, in worker processes, and rendering output rows.
+
+Batches are classified in forked workers (bounded in flight, input order kept) while a thread
+reads the input, so answers stream while input is slow. A bad input row arrives as a
+:class:`~topictag.errors.DataError` value after the rows before it were answered; the caller
+decides whether to stop or skip it.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from topictag.data.articles import article_probabilities, split_paragraphs
+from topictag.data.inputs import Item
+from topictag.errors import DataError
+from topictag.model.decision import SINGLE_LABEL
+from topictag.model.inference import Model
+from topictag.serve.pool import fork_context
+
+
+@dataclass
+class ClassifyStats:
+    """Counts gathered while classifying, for the summary on stderr."""
+
+    inputs: int = 0
+    paragraphs: int = 0
+    skipped: int = 0
+    unknown: int = 0  # non-empty paragraphs with no n-gram the model knows
+
+    def add(self, other: ClassifyStats) -> None:
+        """Add another batch's counts to these."""
+        self.inputs += other.inputs
+        self.paragraphs += other.paragraphs
+        self.skipped += other.skipped
+        self.unknown += other.unknown
+
+
+@dataclass(frozen=True)
+class Options:
+    """How predictions become output rows."""
+
+    thresholds: Mapping[str, float] | float | None = None
+    top_k: int | None = None
+    paragraphs: bool = False
+
+
+def batches(
+    items: Iterable[Item | DataError],
+    *,
+    batch_size: int,
+    stats: ClassifyStats,
+    skip_invalid: bool = False,
+    on_skip: Callable[[DataError], None] | None = None,
+) -> Iterator[list[Item]]:
+    """Group items into batches; a bad row ends the stream with its error, after the rows before it.
+
+    With ``skip_invalid`` a bad row is counted in ``stats.skipped``, passed to ``on_skip`` and
+    left out instead.
+    """
+    batch: list[Item] = []
+    for item in items:
+        if isinstance(item, DataError):
+            if batch:
+                yield batch
+                batch = []
+            if not skip_invalid:
+                raise item
+            stats.skipped += 1
+            if on_skip is not None:
+                on_skip(item)
+            continue
+        batch.append(item)
+        if len(batch) >= batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def classify_items(
+    model: Model,
+    items: Iterable[Item | DataError],
+    *,
+    stats: ClassifyStats,
+    batch_size: int = 256,
+    thresholds: Mapping[str, float] | float | None = None,
+    top_k: int | None = None,
+    paragraphs: bool = False,
+    skip_invalid: bool = False,
+    on_skip: Callable[[DataError], None] | None = None,
+) -> Iterator[list[dict[str, Any]]]:
+    """Classify items in batches; yield each batch's output rows as soon as it is done.
+
+    Raises
+    ------
+    DataError
+        For the first bad input row, unless ``skip_invalid`` (then ``on_skip(error)`` is called
+        and the row is counted in ``stats.skipped``). Rows before it have been yielded.
+    """
+    options = Options(thresholds, top_k, paragraphs)
+    for batch in batches(
+        items, batch_size=batch_size, stats=stats, skip_invalid=skip_invalid, on_skip=on_skip
+    ):
+        rows, counts = classify_batch(model, batch, options)
+        stats.add(counts)
+        yield rows
+
+
+def classify_stream(
+    model: Model,
+    items: Iterable[Item | DataError],
+    *,
+    render: Callable[[list[dict[str, Any]]], str],
+    stats: ClassifyStats,
+    options: Options,
+    batch_size: int = 256,
+    jobs: int = 1,
+    skip_invalid: bool = False,
+    on_skip: Callable[[DataError], None] | None = None,
+) -> Iterator[str]:
+    """Classify and render items batch by batch; yield each batch's text in input order.
+
+    With ``jobs > 1`` batches are classified and rendered in forked worker processes (they
+    inherit the loaded model), at most ``2 * jobs`` batches in flight, so memory stays flat
+    however long the input is.
+    """
+    context = fork_context() if jobs > 1 else None
+    if context is None:
+        for rows in classify_items(
+            model,
+            items,
+            stats=stats,
+            batch_size=batch_size,
+            thresholds=options.thresholds,
+            top_k=options.top_k,
+            paragraphs=options.paragraphs,
+            skip_invalid=skip_invalid,
+            on_skip=on_skip,
+        ):
+            yield render(rows)
+        return
+    stream = batches(
+        items, batch_size=batch_size, stats=stats, skip_invalid=skip_invalid, on_skip=on_skip
+    )
+    from collections import deque
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    # Input is read in a thread, so that answers are written while the reader waits for more
+    # input (a pipe that is slow to fill), and at most 2 * jobs batches wait in memory.
+    incoming: queue.Queue[list[Item] | BaseException | None] = queue.Queue(maxsize=2 * jobs)
+
+    def read() -> None:
+        try:
+            for batch in stream:
+                incoming.put(batch)
+            incoming.put(None)
+        except BaseException as error:  # handed to the main thread, raised there in order
+            incoming.put(error)
+
+    _WORKER["job"] = (model, options, render)
+    pending: deque[Future[tuple[str, ClassifyStats]]] = deque()
+    reader = threading.Thread(target=read, daemon=True)
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+            # Fork every worker before the reader thread starts: a child forked while that
+            # thread waits inside stdin's read would inherit its lock, and multiprocessing
+            # closes stdin in each child (a deadlock).
+            for warm in [pool.submit(_warm, 0.02) for _ in range(jobs)]:
+                warm.result()
+            reader.start()
+            failure: BaseException | None = None
+            while True:
+                if pending and (pending[0].done() or len(pending) >= 2 * jobs):
+                    yield _collect(pending.popleft(), stats)
+                    continue
+                try:
+                    got = incoming.get(timeout=0.02)
+                except queue.Empty:
+                    continue
+                if got is None:
+                    break
+                if isinstance(got, BaseException):
+                    failure = got
+                    break
+                pending.append(pool.submit(_render_batch, got))
+            while pending:  # rows read before an error are still answered, in order
+                yield _collect(pending.popleft(), stats)
+            if failure is not None:
+                raise failure
+    finally:
+        _WORKER.clear()
+
+
+_WORKER: dict[str, Any] = {}  # what forked workers classify with
+
+
+def _warm(seconds: float) -> None:
+    time.sleep(seconds)  # keeps a worker busy so that the next task needs another worker
+
+
+def _render_batch(batch: list[Item]) -> tuple[str, ClassifyStats]:
+    model, options, render = _WORKER["job"]
+    rows, counts = classify_batch(model, batch, options)
+    return render(rows), counts
+
+
+def _collect(future: Any, stats: ClassifyStats) -> str:
+    text, counts = future.result()
+    stats.add(counts)
+    return str(text)
+
+
+def render_jsonl(rows: list[dict[str, Any]]) -> str:
+    """Render output rows as JSON Lines."""
+    dumps = json.JSONEncoder(ensure_ascii=False).encode
+    return "".join(dumps(row) + "\n" for row in rows)
+
+
+def classify_batch(
+    model: Model, items: list[Item], options: Options
+) -> tuple[list[dict[str, Any]], ClassifyStats]:
+    """Classify one batch; return its output rows and its counts."""
+    counts = ClassifyStats(inputs=len(items))
+    if options.paragraphs:
+        pieces = [split_paragraphs(item.text) for item in items]
+        texts = [p for parts in pieces for p in parts]
+    else:
+        texts = [item.text for item in items]
+    scores = model.score(texts)
+    known = scores.known_terms > 0
+    labels = model.decide(
+        scores.proba, thresholds=options.thresholds, top_k=options.top_k, known=known
+    )
+    counts.paragraphs = len(texts)
+    counts.unknown = sum(1 for text, k in zip(texts, known, strict=True) if text.strip() and not k)
+    names = model.labels
+    proba = np.round(scores.proba, 6).tolist()
+    terms = scores.known_terms.tolist()
+    if not options.paragraphs:
+        return [
+            _row(item.id, item.fields, labels[i], proba[i], names, known_terms=terms[i])
+            for i, item in enumerate(items)
+        ], counts
+    rows: list[dict[str, Any]] = []
+    start = 0
+    single = model.mode == SINGLE_LABEL
+    for item, parts in zip(items, pieces, strict=True):
+        span = slice(start, start + len(parts))
+        for k, index in enumerate(range(span.start, span.stop), start=1):
+            rows.append(
+                _row(
+                    item.id,
+                    item.fields,
+                    labels[index],
+                    proba[index],
+                    names,
+                    paragraph=k,
+                    text=texts[index],
+                    known_terms=terms[index],
+                )
+            )
+        article = article_probabilities(scores.proba[span], single_label=single)
+        article_labels = model.decide(
+            article[None, :],
+            thresholds=options.thresholds,
+            top_k=options.top_k,
+            known=np.array([bool(known[span].any())]),
+        )[0]
+        rows.append(
+            _row(
+                item.id,
+                item.fields,
+                article_labels,
+                np.round(article, 6).tolist(),
+                names,
+                article=True,
+                paragraphs=len(parts),
+            )
+        )
+        start = span.stop
+    return rows, counts
+
+
+def _row(
+    ident: str,
+    fields: dict[str, Any],
+    labels: list[str],
+    proba: list[float],
+    names: list[str],
+    **extra: Any,
+) -> dict[str, Any]:
+    row: dict[str, Any] = {"id": ident}
+    row.update((k, v) for k, v in extra.items() if k in ("paragraph", "article"))
+    row.update(fields)
+    row["labels"] = labels
+    row["scores"] = dict(zip(names, proba, strict=True))
+    row.update((k, v) for k, v in extra.items() if k not in ("paragraph", "article"))
+    return row

@@ -1,0 +1,107 @@
+"""Converting between fitted scikit-learn pipelines and bundle arrays (imports scikit-learn)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from topictag.model.bundle import ModelData
+from topictag.model.inference import Model
+from topictag.train.estimator import TopicClassifier
+from topictag.train.features import build_vectorizer, fitted_vectorizers, views_from_config
+from topictag.train.recipe import TrainConfig
+
+
+def build_pipeline(config: TrainConfig, *, mode: str, at_least_one: bool, n_jobs: int = 1) -> Any:
+    """Return the unfitted scikit-learn pipeline of a recipe: features, then the classifier."""
+    model, decision = config.model, config.decision
+    classifier = TopicClassifier(
+        classifier=model.classifier,
+        C=model.C,
+        class_weight=model.class_weight,
+        max_iter=model.max_iter,
+        mode=mode,
+        cv_folds=decision.cv_folds,
+        min_positives=decision.min_positives,
+        default_threshold=decision.default_threshold,
+        at_least_one=at_least_one,
+        n_jobs=n_jobs,
+        random_state=config.seed,
+    )
+    return Pipeline([("features", build_vectorizer(config.features)), ("classifier", classifier)])
+
+
+def data_from_pipeline(
+    pipeline: Any, labels: list[str], config: TrainConfig, manifest: dict[str, Any]
+) -> ModelData:
+    """Extract the arrays of a fitted pipeline into a :class:`ModelData`."""
+    classifier: TopicClassifier = pipeline.named_steps["classifier"]
+    vocabularies, idfs = [], []
+    for vectorizer in fitted_vectorizers(pipeline.named_steps["features"]):
+        vocab = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
+        vocabularies.append(vocab)
+        idfs.append(np.asarray(vectorizer.idf_, dtype=np.float64))
+    return ModelData(
+        labels=list(labels),
+        mode=classifier.mode,
+        views=views_from_config(config.features),
+        vocabularies=vocabularies,
+        idfs=idfs,
+        coef=np.ascontiguousarray(classifier.coef_.T, dtype=np.float64),
+        intercept=classifier.intercept_.astype(np.float64),
+        calibration=classifier.calibration_.astype(np.float64),
+        thresholds=classifier.thresholds_.astype(np.float64),
+        at_least_one=bool(classifier.at_least_one),
+        manifest=manifest,
+    )
+
+
+def pipeline_from_data(data: ModelData) -> Any:
+    """Rebuild the fitted scikit-learn pipeline that a bundle was extracted from."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectorizers = []
+    for view, vocab, idf in zip(data.views, data.vocabularies, data.idfs, strict=True):
+        vectorizer = TfidfVectorizer(
+            analyzer=view.analyzer,
+            ngram_range=view.ngram_range,
+            lowercase=view.lowercase,
+            token_pattern=view.token_pattern if view.analyzer == "word" else None,
+            sublinear_tf=view.sublinear_tf,
+            vocabulary={term: i for i, term in enumerate(vocab)},
+            dtype=np.float64,
+        )
+        vectorizer.idf_ = np.asarray(idf, dtype=np.float64)
+        vectorizers.append(vectorizer)
+    features = (
+        vectorizers[0]
+        if len(vectorizers) == 1
+        else FeatureUnion([(v.analyzer, v) for v in vectorizers])
+    )
+    classifier = TopicClassifier(mode=data.mode, at_least_one=data.at_least_one)
+    classifier.coef_ = np.ascontiguousarray(np.asarray(data.coef, dtype=np.float64).T)
+    classifier.intercept_ = np.asarray(data.intercept, dtype=np.float64)
+    classifier.calibration_ = np.asarray(data.calibration, dtype=np.float64)
+    classifier.thresholds_ = np.asarray(data.thresholds, dtype=np.float64)
+    classifier.n_features_in_ = classifier.coef_.shape[1]
+    classifier.classes_ = np.asarray(data.labels)
+    return Pipeline([("features", features), ("classifier", classifier)])
+
+
+def to_sklearn(model: Model | ModelData) -> Any:
+    """Return a fitted scikit-learn ``Pipeline`` equivalent to a loaded model.
+
+    The pipeline's ``predict`` gives the same labels as ``model.predict`` and its
+    ``predict_proba`` the same probabilities (within 1e-6): a ``TfidfVectorizer`` (or a
+    ``FeatureUnion`` of one per view) and the fitted
+    :class:`~topictag.train.estimator.TopicClassifier`, which can be cloned, cross-validated
+    and grid-searched like any scikit-learn estimator.
+
+    Examples
+    --------
+    >>> import topictag
+    >>> pipeline = topictag.to_sklearn(topictag.load_model("news-topics"))  # doctest: +SKIP
+    """
+    return pipeline_from_data(model.data if isinstance(model, Model) else model)

@@ -1,0 +1,258 @@
+"""Training a model bundle from labeled paragraphs."""
+
+from __future__ import annotations
+
+import logging
+import platform
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from topictag._version import __version__
+from topictag.data.corpus import Record, group_keys, read_corpus
+from topictag.data.files import file_sha256
+from topictag.errors import DataError
+from topictag.evaluate.evaluation import intervals_of, metrics_of, predict_records
+from topictag.evaluate.metrics import compute_metrics, indicator_matrix, summarize_folds
+from topictag.model.bundle import ModelData
+from topictag.model.decision import MULTI_LABEL, SINGLE_LABEL
+from topictag.model.inference import Model
+from topictag.train.recipe import TrainConfig
+
+log = logging.getLogger("topictag")
+
+
+@dataclass
+class TrainResult:
+    """A trained model with what was measured while training it."""
+
+    data: ModelData
+    config: TrainConfig  # the recipe trained (the search's winner with tuning)
+    pipeline: Any  # the fitted scikit-learn pipeline the bundle was extracted from
+    test_metrics: dict[str, Any] | None
+    cv: dict[str, Any] | None
+
+
+def split_rows(records: Sequence[Record]) -> tuple[list[Record], list[Record]]:
+    """Return (training rows, test rows): rows marked ``"test"`` are held out, the rest train."""
+    train = [r for r in records if r.split != "test"]
+    test = [r for r in records if r.split == "test"]
+    return train, test
+
+
+def restrict_labels(records: Sequence[Record], keep: Sequence[str]) -> list[Record]:
+    """Return the records with their labels restricted to ``keep`` (rows are kept)."""
+    allowed = set(keep)
+    return [
+        r if r.labels is None else replace(r, labels=tuple(x for x in r.labels if x in allowed))
+        for r in records
+    ]
+
+
+def train_model(
+    paths: Sequence[str | Path],
+    config: TrainConfig,
+    *,
+    labels: Sequence[str] | None = None,
+    cv: int | None = None,
+    n_jobs: int = 1,
+    tune_budget: float | None = None,
+    tune_trials: int | None = None,
+    search_space: dict[str, dict[str, list[Any]]] | None = None,
+) -> TrainResult:
+    """Train on the ``train`` rows of the data, evaluate on its ``test`` rows when present.
+
+    Parameters
+    ----------
+    paths : sequence of paths
+        JSON Lines corpus files.
+    config : TrainConfig
+        The recipe.
+    labels : sequence of str, optional
+        Restrict training and evaluation to these labels.
+    cv : int, optional
+        Also report grouped ``cv``-fold cross-validation scores on the training rows.
+    n_jobs : int
+        Worker processes for fitting labels in parallel.
+    tune_budget, tune_trials : float or int, optional
+        Search for a better recipe first (see :mod:`topictag.train.tuning`), within this many
+        seconds for the whole call, or for this many trials (deterministic).
+    search_space : dict, optional
+        Values the search may try [default: :data:`topictag.train.tuning.SEARCH_SPACE`].
+
+    Raises
+    ------
+    DataError
+        If the data cannot be read, a training row has no ``labels``, or fewer than two labels
+        have training examples.
+    """
+    started = time.perf_counter()
+    records = read_corpus(paths)
+    if labels is not None:
+        records = restrict_labels(records, labels)
+    train, test = split_rows(records)
+    unlabeled = next((r for r in train if r.labels is None), None)
+    if unlabeled is not None:
+        raise DataError(
+            f"paragraph {unlabeled.id!r} has no 'labels' field; training needs labeled rows "
+            "('labels': [] marks a paragraph with no topic)"
+        )
+    model_labels = sorted({label for r in train for label in r.labels or ()})
+    if len(model_labels) < 2:
+        raise DataError(
+            f"training data has {len(model_labels)} distinct label(s); a model needs at least two"
+        )
+    mode = SINGLE_LABEL if all(len(r.labels or ()) == 1 for r in train) else MULTI_LABEL
+    at_least_one = config.decision.at_least_one
+    if at_least_one is None:
+        at_least_one = all(r.labels for r in train)
+    log.info(
+        "training on %d paragraphs (%d labels, %s), holding out %d",
+        len(train),
+        len(model_labels),
+        mode,
+        len(test),
+    )
+    tuning = None
+    if tune_budget is not None or tune_trials is not None:
+        from topictag.train.tuning import tune
+
+        left = None if tune_budget is None else tune_budget - (time.perf_counter() - started)
+        config, trials = tune(
+            [r.text for r in train],
+            indicator_matrix([r.labels or () for r in train], model_labels),
+            group_keys(train),
+            config,
+            mode=mode,
+            at_least_one=at_least_one,
+            budget=left,
+            trials=tune_trials,
+            space=search_space,
+            n_jobs=n_jobs,
+        )
+        tuning = {
+            "budget_seconds": tune_budget,
+            "trials": [t.to_json() for t in trials],
+            "best": max((t for t in trials if t.status == "done"), key=lambda t: t.score).number,
+        }
+    pipeline = _fit(
+        train, model_labels, config, mode=mode, at_least_one=at_least_one, n_jobs=n_jobs
+    )
+    log.info("fitted in %.1f s", time.perf_counter() - started)
+
+    cv_summary = None
+    if cv:
+        cv_summary = cross_validate(
+            train,
+            model_labels,
+            config,
+            folds=cv,
+            mode=mode,
+            at_least_one=at_least_one,
+            n_jobs=n_jobs,
+        )
+    from topictag.train.bridge import data_from_pipeline
+
+    manifest = _manifest(paths, config, train, test, model_labels, labels)
+    if tuning is not None:
+        manifest["tuning"] = tuning
+    data = data_from_pipeline(pipeline, model_labels, config, manifest)
+    test_metrics = intervals = None
+    if test:
+        served = Model(data)
+        predictions = predict_records(served, test)
+        test_metrics, intervals = metrics_of(served, predictions), intervals_of(predictions)
+    manifest["metrics"] = {"test": test_metrics, "test_intervals": intervals, "cv": cv_summary}
+    log.info("done in %.1f s", time.perf_counter() - started)
+    return TrainResult(
+        data=data, config=config, pipeline=pipeline, test_metrics=test_metrics, cv=cv_summary
+    )
+
+
+def cross_validate(
+    train: Sequence[Record],
+    labels: Sequence[str],
+    config: TrainConfig,
+    *,
+    folds: int,
+    mode: str,
+    at_least_one: bool,
+    n_jobs: int = 1,
+) -> dict[str, Any]:
+    """Return grouped K-fold cross-validation scores of the whole recipe on ``train``.
+
+    Each fold trains the full pipeline (features, calibration, thresholds) on the other folds.
+    """
+    from sklearn.model_selection import GroupKFold
+
+    groups = np.asarray(group_keys(train))
+    if folds < 2 or len(np.unique(groups)) < folds:
+        raise DataError(f"--cv {folds}: need at least {max(folds, 2)} groups of training rows")
+    splitter = GroupKFold(n_splits=folds, shuffle=True, random_state=config.seed)
+    results = []
+    for k, (fit_rows, held_rows) in enumerate(splitter.split(train, groups=groups), start=1):
+        log.info("cross-validation fold %d/%d", k, folds)
+        fold_train = [train[i] for i in fit_rows]
+        fold_test = [train[i] for i in held_rows]
+        pipeline = _fit(
+            fold_train, labels, config, mode=mode, at_least_one=at_least_one, n_jobs=n_jobs
+        )
+        predicted = pipeline.predict([r.text for r in fold_test])
+        gold = [r.labels or () for r in fold_test]
+        results.append(compute_metrics(gold, predicted, labels, mode=mode))
+    return summarize_folds(results)
+
+
+def _fit(
+    train: Sequence[Record],
+    labels: Sequence[str],
+    config: TrainConfig,
+    *,
+    mode: str,
+    at_least_one: bool,
+    n_jobs: int,
+) -> Any:
+    from topictag.train.bridge import build_pipeline
+
+    pipeline = build_pipeline(config, mode=mode, at_least_one=at_least_one, n_jobs=n_jobs)
+    Y = indicator_matrix([r.labels or () for r in train], labels)
+    groups = group_keys(train)
+    pipeline.fit([r.text for r in train], Y, classifier__groups=groups)
+    return pipeline
+
+
+def _manifest(
+    paths: Sequence[str | Path],
+    config: TrainConfig,
+    train: Sequence[Record],
+    test: Sequence[Record],
+    labels: Sequence[str],
+    restricted_to: Sequence[str] | None,
+) -> dict[str, Any]:
+    import scipy
+    import sklearn
+
+    counts = Counter(label for r in train for label in r.labels or ())
+    return {
+        "topictag_version": __version__,
+        "training_data": {
+            "files": [{"name": Path(p).name, "sha256": file_sha256([p])} for p in paths],
+            "sha256": file_sha256(paths),
+            "train_rows": len(train),
+            "test_rows": len(test),
+            "label_counts": {label: counts[label] for label in labels},
+            "labels_restricted": restricted_to is not None,
+        },
+        "config": config.to_dict(),
+        "versions": {
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "scipy": scipy.__version__,
+            "scikit-learn": sklearn.__version__,
+        },
+    }

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import numpy as np
+
+from tests.conftest import BUNDLED_CORPUS, DEFAULT_MODEL
+from topictag.data.corpus import read_corpus
+from topictag.model.bundle import load_bundle, save_bundle
+from topictag.model.inference import Model
+from topictag.model.pruning import prune_model
+from topictag.train.bridge import to_sklearn
+
+
+def test_float16_weights_stay_within_1e3(tmp_path):
+    data = load_bundle(DEFAULT_MODEL)
+    small = prune_model(data, float16=True)
+    save_bundle(small, tmp_path / "f16")
+    loaded = load_bundle(tmp_path / "f16")
+    assert loaded.coef.dtype == np.float16
+    assert (tmp_path / "f16" / "weights.npz").stat().st_size < (
+        DEFAULT_MODEL / "weights.npz"
+    ).stat().st_size
+    texts = [r.text for r in read_corpus(BUNDLED_CORPUS)]
+    full, half = Model(data).predict_proba(texts), Model(loaded).predict_proba(texts)
+    assert np.abs(full - half).max() < 1e-3
+
+
+def test_max_features_keeps_the_heaviest_and_stays_consistent_with_sklearn():
+    data = load_bundle(DEFAULT_MODEL)
+    small = prune_model(data, max_features=500)
+    assert small.coef.shape == (500, len(data.labels))
+    assert sum(len(v) for v in small.vocabularies) == 500
+    kept = np.abs(small.coef).max(axis=1).min()
+    dropped_weights = np.abs(data.coef).max(axis=1)
+    assert (dropped_weights > kept).sum() <= 500
+    model = Model(small)
+    texts = [r.text for r in read_corpus(BUNDLED_CORPUS)[:100]]
+    assert np.abs(to_sklearn(model).predict_proba(texts) - model.predict_proba(texts)).max() < 1e-9
+    assert small.manifest["pruning"]["features_after"] == 500
+
+
+def test_min_weight_drops_small_features():
+    data = load_bundle(DEFAULT_MODEL)
+    small = prune_model(data, min_weight=0.2)
+    assert np.abs(small.coef).max(axis=1).min() >= 0.2
+    assert small.coef.shape[0] < data.coef.shape[0]
