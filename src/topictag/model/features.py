@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 _WHITE_SPACES = re.compile(r"\s\s+")
+MAX_PATTERN_LENGTH = 200
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,53 @@ class View:
             token_pattern=str(data["token_pattern"]),
             sublinear_tf=bool(data["sublinear_tf"]),
         )
+
+
+def check_token_pattern(pattern: str) -> None:
+    """Refuse a token pattern that could backtrack catastrophically, or that is not a regex.
+
+    Patterns travel inside bundles, so they are untrusted. The safe set: no backreferences, no
+    lookarounds or conditionals, and no repeat with an unbounded maximum whose body holds
+    another repeat or an alternation (the shapes behind exponential backtracking, such as
+    ``(a+)+`` or ``(a|aa)*``). scikit-learn's default ``(?u)\\b\\w\\w+\\b`` is in it.
+
+    Raises
+    ------
+    ValueError
+        Saying what is wrong with the pattern.
+    """
+    import re._parser as parser  # the standard library's own regex parser (sre_parse)
+
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise ValueError(f"token pattern longer than {MAX_PATTERN_LENGTH} characters")
+    try:
+        tree = parser.parse(pattern)
+    except (re.error, RecursionError, OverflowError) as exc:
+        raise ValueError(f"token pattern is not a valid regular expression ({exc})") from None
+    _check_tree(tree, inside_unbounded=False, parser=parser)
+
+
+def _check_tree(tree: Any, *, inside_unbounded: bool, parser: Any) -> None:
+    c = parser._constants if hasattr(parser, "_constants") else parser
+    unsafe = {c.GROUPREF, c.GROUPREF_EXISTS, c.ASSERT, c.ASSERT_NOT}
+    repeats = {c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)}
+    for op, argument in tree:
+        if op in unsafe:
+            raise ValueError("token pattern uses a backreference, lookaround or conditional")
+        if op in repeats:
+            low, high, body = argument
+            if inside_unbounded:
+                raise ValueError("token pattern nests a repeat inside an unbounded repeat")
+            _check_tree(body, inside_unbounded=high == c.MAXREPEAT, parser=parser)
+        elif op == c.BRANCH:
+            if inside_unbounded:
+                raise ValueError("token pattern repeats an alternation without bound")
+            for branch in argument[1]:
+                _check_tree(branch, inside_unbounded=False, parser=parser)
+        elif op == c.SUBPATTERN:
+            _check_tree(argument[-1], inside_unbounded=inside_unbounded, parser=parser)
+        elif op == c.ATOMIC_GROUP if hasattr(c, "ATOMIC_GROUP") else False:
+            _check_tree(argument, inside_unbounded=inside_unbounded, parser=parser)
 
 
 def build_analyzer(view: View) -> Callable[[str], list[str]]:
@@ -84,6 +132,7 @@ def build_analyzer(view: View) -> Callable[[str], list[str]]:
         return char_wb
     if view.analyzer != "word":
         raise ValueError(f"unknown analyzer {view.analyzer!r}")
+    check_token_pattern(view.token_pattern)
     findall = re.compile(view.token_pattern).findall
 
     def word(text: str) -> list[str]:
