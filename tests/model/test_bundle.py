@@ -10,6 +10,7 @@ import pytest
 from topictag.errors import ModelError
 from topictag.model.bundle import CARD, MANIFEST, WEIGHTS, load_bundle, resolve_model, save_bundle
 from topictag.model.inference import Model
+from topictag.model.manifest import integrity_of
 
 
 def test_round_trip_gives_the_same_probabilities(trained, tmp_path):
@@ -25,7 +26,7 @@ def test_round_trip_gives_the_same_probabilities(trained, tmp_path):
 
 def test_manifest_records_provenance_without_paths_or_times(trained):
     manifest = json.loads((trained.path / MANIFEST).read_text())
-    assert manifest["format_version"] == 1
+    assert manifest["format_version"] == 2
     assert manifest["training_data"]["files"][0]["name"] == "paragraphs.jsonl"
     assert len(manifest["training_data"]["sha256"]) == 64
     assert set(manifest["versions"]) == {"python", "numpy", "scipy", "scikit-learn"}
@@ -74,8 +75,9 @@ def test_a_pickle_in_the_weights_is_never_executed(bundle_copy, tmp_path):
     import hashlib
 
     manifest["weights"]["sha256"] = hashlib.sha256((bundle_copy / WEIGHTS).read_bytes()).hexdigest()
+    manifest["integrity"] = integrity_of(manifest)  # the attacker fixes every hash
     (bundle_copy / MANIFEST).write_text(json.dumps(manifest))
-    with pytest.raises(ModelError, match="malformed weights"):
+    with pytest.raises(ModelError, match=r"weights.npz: (missing|unexpected) member"):
         load_bundle(bundle_copy)
     assert not marker.exists()
 
@@ -94,7 +96,7 @@ class Exploit:
         (lambda p: (p / MANIFEST).unlink(), "not a model bundle"),
         (lambda p: (p / MANIFEST).write_text("{"), "unreadable manifest"),
         (lambda p: (p / MANIFEST).write_text('{"format": "other"}'), "not a topictag model"),
-        (lambda p: (p / WEIGHTS).unlink(), "cannot read weights"),
+        (lambda p: (p / WEIGHTS).unlink(), "weights.npz: missing"),
     ],
 )
 def test_broken_bundles_are_refused(bundle_copy, mutate, message):
@@ -107,7 +109,7 @@ def test_newer_format_version_is_refused(bundle_copy):
     manifest = json.loads((bundle_copy / MANIFEST).read_text())
     manifest["format_version"] = 99
     (bundle_copy / MANIFEST).write_text(json.dumps(manifest))
-    with pytest.raises(ModelError, match="format version 99 is not supported"):
+    with pytest.raises(ModelError, match="format_version: 99 is not supported"):
         load_bundle(bundle_copy)
 
 

@@ -62,7 +62,10 @@ def models_show(
         f"(sha256 {training['sha256']}), {training['train_rows']} train / "
         f"{training['test_rows']} test rows",
         "labels and thresholds:",
-        *[f"  {label:<24} {t:.3f}" for label, t in manifest["thresholds"].items()],
+        *[
+            f"  {label:<24} {t:.3f}"
+            for label, t in zip(loaded.labels, loaded.thresholds.tolist(), strict=True)
+        ],
     ]
     if test:
         lines.append(
@@ -129,3 +132,25 @@ def models_prune(
         info["features_before"],
         ", float16 weights" if float16 else "",
     )
+
+
+@reports_errors
+def models_verify(
+    model: Annotated[str, typer.Argument(help="Model folder or name to audit.")],
+) -> None:
+    """Audit a bundle you were handed: schema, hashes, archive members, token patterns."""
+    from topictag.model.audit import verify_bundle
+    from topictag.model.bundle import resolve_model
+
+    typer.echo(verify_bundle(resolve_model(model)).text(), nl=False)
+
+
+@reports_errors
+def models_upgrade(
+    folder: Annotated[Path, typer.Argument(help="A bundle folder of format version 1.")],
+) -> None:
+    """Convert a bundle written by topictag 0.1 (format version 1) to the current format."""
+    from topictag.model.audit import upgrade_bundle
+
+    upgrade_bundle(folder)
+    log.info("upgraded %s to bundle format version 2", folder)

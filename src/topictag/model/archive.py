@@ -91,7 +91,7 @@ def read_member_file(folder: int, name: str, limit: int) -> bytes:
         os.close(fd)
 
 
-Expected = Callable[[str, np.dtype, tuple[int, ...]], str | None]
+Expected = Callable[[str, np.dtype, tuple[int, ...], dict[str, np.ndarray]], str | None]
 
 
 def read_arrays(data: bytes, names: list[str], check: Expected) -> dict[str, np.ndarray]:
@@ -105,8 +105,9 @@ def read_arrays(data: bytes, names: list[str], check: Expected) -> dict[str, np.
         The member names (without ``.npy``) it must hold, in the order to read them; nothing
         more, nothing less.
     check : callable
-        ``check(name, dtype, shape)`` returns what is wrong with a member's header given the
-        members read before it, or None. Called before the member's data is decompressed.
+        ``check(name, dtype, shape, arrays)`` returns what is wrong with a member's header, or
+        None; ``arrays`` holds the members read before it. Called before the member's data is
+        decompressed.
 
     Raises
     ------
@@ -133,12 +134,16 @@ def read_arrays(data: bytes, names: list[str], check: Expected) -> dict[str, np.
         arrays: dict[str, np.ndarray] = {}
         for name in names:
             info = by_name[f"{name}.npy"]
-            arrays[name] = _read_member(archive, info, name, check)
+            arrays[name] = _read_member(archive, info, name, check, arrays)
         return arrays
 
 
 def _read_member(
-    archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, check: Expected
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    name: str,
+    check: Expected,
+    done: dict[str, np.ndarray],
 ) -> np.ndarray:
     where = f"weights.npz: {name}"
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
@@ -160,7 +165,7 @@ def _read_member(
                 raise ArchiveProblem(where, f"unsupported .npy version {version}")
             if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
                 raise ArchiveProblem(where, f"dtype {dtype} is not a plain number type")
-            problem = check(name, dtype, tuple(shape))
+            problem = check(name, dtype, tuple(shape), done)
             if problem:
                 raise ArchiveProblem(where, problem)
             offset = stream.tell()

@@ -3,14 +3,19 @@
 A bundle is a folder::
 
     models/NAME/
-        weights.npz     arrays only (vocabularies, idf, coefficients, calibration, thresholds)
-        model.json      format version, labels, config, data hash, versions, metrics, weights hash
+        weights.npz     arrays only: vocabularies, idf, coefficients, calibration, thresholds
+        model.json      format version, labels, mode, views, config, data hash, versions,
+                        metrics, the weights' hash and the manifest's own integrity hash
         MODEL_CARD.md   for people
 
-``weights.npz`` is read with ``allow_pickle=False`` and checked against the SHA-256 in
-``model.json``; nothing in a bundle is ever executed. Bundles are written to a temporary
-sibling folder and swapped in, so a crash leaves the old bundle or the new one, whole.
-Writing the same model twice gives the same bytes: no timestamps, no absolute paths.
+Every number the model computes with has one source, ``weights.npz``; ``model.json`` describes
+the arrays and is checked against the JSON Schema shipped in the package before anything else
+is trusted (:mod:`topictag.model.manifest`). Loading opens the folder once and reads both files
+through it, audits the archive's members before decompressing them, and refuses a manifest or
+weights file that does not match its hash (:mod:`topictag.model.archive`); nothing in a bundle
+is ever executed. Bundles are written to a temporary sibling folder and swapped in, so a crash
+leaves the old bundle or the new one, whole. Writing the same model twice gives the same bytes:
+no timestamps, no absolute paths.
 """
 
 from __future__ import annotations
@@ -31,15 +36,47 @@ from typing import Any
 import numpy as np
 
 from topictag.errors import ModelError
-from topictag.model.features import View
+from topictag.model.archive import (
+    MAX_MANIFEST_BYTES,
+    MAX_WEIGHTS_BYTES,
+    ArchiveProblem,
+    open_folder,
+    read_arrays,
+    read_member_file,
+)
+from topictag.model.features import View, check_token_pattern
+from topictag.model.manifest import ManifestProblem, check_manifest, integrity_of
 
 FORMAT = "topictag-bundle"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 WEIGHTS = "weights.npz"
 MANIFEST = "model.json"
 CARD = "MODEL_CARD.md"
 DEFAULT_MODEL = "news-topics"
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+_OWNED = (
+    "format",
+    "format_version",
+    "mode",
+    "labels",
+    "thresholds",
+    "at_least_one",
+    "views",
+    "weights",
+    "integrity",
+    "abstain",
+)  # fields save_bundle writes itself
+_FLOATS = ("float64", "float32", "float16")
+
+
+@dataclass(frozen=True)
+class Abstain:
+    """The no-topic head: one more linear model, whose calibrated probability gates labels."""
+
+    coef: np.ndarray  # (n_features,)
+    intercept: float
+    calibration: np.ndarray  # (2,): sigmoid parameters a, b
+    threshold: float  # no label when the no-topic probability reaches this
 
 
 @dataclass
@@ -60,6 +97,7 @@ class ModelData:
     thresholds: np.ndarray
     at_least_one: bool
     manifest: dict[str, Any] = field(default_factory=dict)
+    abstain: Abstain | None = None
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Return the arrays stored in ``weights.npz``."""
@@ -71,13 +109,22 @@ class ModelData:
         out["intercept"] = np.asarray(self.intercept, dtype=np.float64)
         out["calibration"] = np.asarray(self.calibration, dtype=np.float64)
         out["thresholds"] = np.asarray(self.thresholds, dtype=np.float64)
+        if self.abstain is not None:
+            out["abstain_coef"] = np.asarray(self.abstain.coef, dtype=self.coef.dtype)
+            out["abstain_intercept"] = np.asarray([self.abstain.intercept], dtype=np.float64)
+            out["abstain_calibration"] = np.asarray(self.abstain.calibration, dtype=np.float64)
+            out["abstain_threshold"] = np.asarray([self.abstain.threshold], dtype=np.float64)
         return out
+
+    def full_manifest(self) -> dict[str, Any]:
+        """Return the ``model.json`` that :func:`save_bundle` writes (weights hash included)."""
+        return _complete_manifest(self, _npz_bytes(self.arrays()))
 
 
 def save_bundle(
     model: ModelData, path: str | Path, *, force: bool = False, card: str | None = None
 ) -> Path:
-    """Write a bundle folder atomically.
+    """Write a bundle folder atomically; ``model`` is not changed.
 
     Parameters
     ----------
@@ -99,27 +146,10 @@ def save_bundle(
     if path.exists() and not force:
         raise ModelError(f"{path}: a model already exists there (use --force to replace it)")
     path.parent.mkdir(parents=True, exist_ok=True)
+    weights = _npz_bytes(model.arrays())
+    manifest = _complete_manifest(model, weights)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
-        weights = _npz_bytes(model.arrays())
-        manifest = dict(model.manifest)
-        manifest.update(
-            format=FORMAT,
-            format_version=FORMAT_VERSION,
-            mode=model.mode,
-            labels=list(model.labels),
-            thresholds={
-                lab: float(t) for lab, t in zip(model.labels, model.thresholds, strict=True)
-            },
-            at_least_one=model.at_least_one,
-            views=[view.to_dict() for view in model.views],
-            weights={
-                "file": WEIGHTS,
-                "sha256": hashlib.sha256(weights).hexdigest(),
-                "n_features": int(model.coef.shape[0]),
-                "dtype": str(model.coef.dtype),
-            },
-        )
         _write_synced(staging / WEIGHTS, weights)
         _write_synced(staging / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode())
         if card is not None:
@@ -132,48 +162,93 @@ def save_bundle(
 
 
 def load_bundle(path: str | Path) -> ModelData:
-    """Read and verify a bundle folder.
+    """Read, audit and verify a bundle folder.
+
+    The manifest is checked against the schema and its integrity hash, the weights against
+    theirs, and every array's name, dtype and shape against the manifest, before the model is
+    built.
 
     Raises
     ------
     ModelError
-        If the folder is missing or not a bundle, the format version is unknown, or the weights
-        file is missing, truncated or does not match the hash in the manifest.
+        ``<folder>/<file>: <field>: <what is wrong>``, if the folder is missing or not a bundle,
+        the format version is not this one, or anything in it fails the audit.
     """
     path = Path(path)
-    if not path.is_dir():
-        raise ModelError(f"{path}: no model bundle there (not a folder)")
-    manifest_path = path / MANIFEST
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        with open_folder(path) as folder:
+            manifest = _read_manifest(path, folder)
+            weights = read_member_file(folder, WEIGHTS, MAX_WEIGHTS_BYTES)
     except FileNotFoundError:
-        raise ModelError(f"{path}: not a model bundle (no {MANIFEST})") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{manifest_path}: unreadable manifest ({exc})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise ModelError(f"{manifest_path}: not a topictag model manifest")
-    if manifest.get("format_version") != FORMAT_VERSION:
+        raise ModelError(f"{path / WEIGHTS}: missing (the bundle is incomplete)") from None
+    except ArchiveProblem as problem:
+        where = problem.file if problem.file.startswith(str(path)) else f"{path}/{problem.file}"
+        raise ModelError(f"{where}: {problem.problem}") from None
+    if hashlib.sha256(weights).hexdigest() != manifest["weights"]["sha256"]:
         raise ModelError(
-            f"{manifest_path}: bundle format version {manifest.get('format_version')!r} is not "
-            f"supported (this topictag reads version {FORMAT_VERSION})"
-        )
-    weights_path = path / WEIGHTS
-    try:
-        data = weights_path.read_bytes()
-    except OSError as exc:
-        raise ModelError(f"{weights_path}: cannot read weights ({exc.strerror})") from None
-    expected = manifest.get("weights", {}).get("sha256")
-    if hashlib.sha256(data).hexdigest() != expected:
-        raise ModelError(
-            f"{weights_path}: weights do not match the manifest's SHA-256 "
+            f"{path / WEIGHTS}: weights do not match the manifest's SHA-256 "
             "(the file is corrupt, truncated or was edited)"
         )
     try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
-        return _model_from(manifest, arrays)
-    except (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile) as exc:
-        raise ModelError(f"{weights_path}: malformed weights ({exc})") from None
+        return _model_from(manifest, weights)
+    except ArchiveProblem as problem:
+        raise ModelError(f"{path}/{problem.file}: {problem.problem}") from None
+    except ManifestProblem as problem:
+        raise ModelError(f"{path / MANIFEST}: {problem}") from None
+
+
+def read_manifest(path: str | Path) -> dict[str, Any]:
+    """Return a bundle's checked ``model.json`` without reading its weights."""
+    path = Path(path)
+    try:
+        with open_folder(path) as folder:
+            return _read_manifest(path, folder)
+    except ArchiveProblem as problem:
+        raise ModelError(f"{path}/{problem.file}: {problem.problem}") from None
+
+
+def _read_manifest(path: Path, folder: int) -> dict[str, Any]:
+    where = path / MANIFEST
+    try:
+        raw = read_member_file(folder, MANIFEST, MAX_MANIFEST_BYTES)
+    except FileNotFoundError:
+        raise ModelError(f"{path}: not a model bundle (no {MANIFEST})") from None
+    try:
+        manifest = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ModelError(f"{where}: unreadable manifest ({str(exc)[:80]})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ModelError(f"{where}: not a topictag model manifest")
+    version = manifest.get("format_version")
+    if version == 1:
+        raise ModelError(
+            f"{where}: bundle format version 1 (topictag 0.1); convert it once with "
+            f"`topictag models upgrade {path}`"
+        )
+    if version != FORMAT_VERSION:
+        raise ModelError(
+            f"{where}: format_version: {json.dumps(version)[:20]} is not supported (this "
+            f"topictag reads version {FORMAT_VERSION})"
+        )
+    try:
+        check_manifest(manifest)
+    except ManifestProblem as problem:
+        raise ModelError(f"{where}: {problem}") from None
+    if integrity_of(manifest)["sha256"] != manifest["integrity"]["sha256"]:
+        raise ModelError(
+            f"{where}: integrity: the manifest does not match its hash (it was edited or is "
+            "corrupt)"
+        )
+    for i, view in enumerate(manifest["views"]):
+        lo, hi = view["ngram_range"]
+        if lo > hi:
+            raise ModelError(f"{where}: views.{i}.ngram_range: {lo} is more than {hi}")
+        if view["analyzer"] == "word":
+            try:
+                check_token_pattern(view["token_pattern"])
+            except ValueError as exc:
+                raise ModelError(f"{where}: views.{i}.token_pattern: {exc}") from None
+    return manifest
 
 
 def resolve_model(name_or_path: str | Path) -> Path:
@@ -253,37 +328,103 @@ def _info(path: Path, name: str, *, packaged: bool = False) -> BundleInfo:
         return BundleInfo(name, path, packaged=packaged, problem=f"unreadable manifest ({exc})")
 
 
-def _model_from(manifest: dict[str, Any], arrays: dict[str, np.ndarray]) -> ModelData:
+def _model_from(manifest: dict[str, Any], weights: bytes) -> ModelData:
+    """Audit the archive against the manifest, then build the model."""
     views = [View.from_dict(v) for v in manifest["views"]]
-    vocabularies, idfs = [], []
-    for i in range(len(views)):
-        raw = arrays[f"vocabulary_{i}"]
-        if raw.dtype != np.uint8:
-            raise ValueError(f"vocabulary_{i} has dtype {raw.dtype}")
-        text = raw.tobytes().decode("utf-8")
-        vocabularies.append(text.split("\n") if text else [])
-        idfs.append(arrays[f"idf_{i}"])
     labels = list(manifest["labels"])
-    coef = arrays["coef"]
-    n_features = sum(len(v) for v in vocabularies)
-    if coef.shape != (n_features, len(labels)):
-        raise ValueError(f"coef has shape {coef.shape}, expected {(n_features, len(labels))}")
-    for vocab, idf in zip(vocabularies, idfs, strict=True):
-        if idf.shape != (len(vocab),):
-            raise ValueError("idf and vocabulary sizes differ")
+    n_labels, n_features = len(labels), int(manifest["weights"]["n_features"])
+    coef_dtype = manifest["weights"]["dtype"]
+    names = [f"{kind}_{i}" for i in range(len(views)) for kind in ("vocabulary", "idf")]
+    names += ["coef", "intercept", "calibration", "thresholds"]
+    if "abstain" in manifest:
+        names += ["abstain_coef", "abstain_intercept", "abstain_calibration", "abstain_threshold"]
+    vocabularies: dict[str, list[str]] = {}
+
+    def check(
+        name: str, dtype: np.dtype, shape: tuple[int, ...], done: dict[str, np.ndarray]
+    ) -> str | None:
+        if name.startswith("vocabulary_"):
+            return None if dtype == np.uint8 and len(shape) == 1 else f"{dtype}{shape}: not bytes"
+        for earlier, array in done.items():  # decode each vocabulary once, as soon as it is read
+            if earlier.startswith("vocabulary_") and earlier not in vocabularies:
+                text = array.tobytes().decode("utf-8")
+                vocabularies[earlier] = text.split("\n") if text else []
+        shapes: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
+            "coef": ((n_features, n_labels), (coef_dtype,)),
+            "abstain_coef": ((n_features,), (coef_dtype,)),
+            "calibration": ((n_labels, 2), ("float64",)),
+            "abstain_calibration": ((2,), ("float64",)),
+            "abstain_intercept": ((1,), ("float64",)),
+            "abstain_threshold": ((1,), ("float64",)),
+        }
+        expected: tuple[int, ...]
+        wanted: tuple[str, ...]
+        if name.startswith("idf_"):
+            expected, wanted = (len(vocabularies[f"vocabulary_{name[4:]}"]),), ("float64",)
+        else:  # intercept and thresholds: one number per label
+            expected, wanted = shapes.get(name, ((n_labels,), ("float64",)))
+        if str(dtype) not in wanted or dtype.byteorder == ">":
+            return f"dtype {dtype}, expected {' or '.join(wanted)}"
+        if shape != expected:
+            return f"shape {shape}, expected {expected}"
+        return None
+
+    try:
+        arrays = read_arrays(weights, names, check)
+    except UnicodeDecodeError:
+        raise ArchiveProblem(WEIGHTS, "a vocabulary is not UTF-8 text") from None
+    vocabs = [vocabularies[f"vocabulary_{i}"] for i in range(len(views))]
+    if sum(len(v) for v in vocabs) != n_features:
+        raise ManifestProblem("weights.n_features", "does not match the vocabularies' sizes")
+    for name in names:
+        values = arrays[name]
+        if values.dtype.kind == "f" and not np.isfinite(values).all():
+            raise ArchiveProblem(WEIGHTS, f"{name}: holds NaN or infinite values")
+    abstain = None
+    if "abstain" in manifest:
+        abstain = Abstain(
+            coef=arrays["abstain_coef"],
+            intercept=float(arrays["abstain_intercept"][0]),
+            calibration=arrays["abstain_calibration"],
+            threshold=float(arrays["abstain_threshold"][0]),
+        )
     return ModelData(
         labels=labels,
         mode=str(manifest["mode"]),
         views=views,
-        vocabularies=vocabularies,
-        idfs=idfs,
-        coef=coef,
+        vocabularies=vocabs,
+        idfs=[arrays[f"idf_{i}"] for i in range(len(views))],
+        coef=arrays["coef"],
         intercept=arrays["intercept"],
         calibration=arrays["calibration"],
         thresholds=arrays["thresholds"],
         at_least_one=bool(manifest["at_least_one"]),
         manifest=manifest,
+        abstain=abstain,
     )
+
+
+def _complete_manifest(model: ModelData, weights: bytes) -> dict[str, Any]:
+    """Return the full ``model.json`` of a model whose weights archive is ``weights``."""
+    manifest = {k: v for k, v in model.manifest.items() if k not in _OWNED}
+    manifest.update(
+        format=FORMAT,
+        format_version=FORMAT_VERSION,
+        mode=model.mode,
+        labels=list(model.labels),
+        at_least_one=bool(model.at_least_one),
+        views=[view.to_dict() for view in model.views],
+        weights={
+            "file": WEIGHTS,
+            "sha256": hashlib.sha256(weights).hexdigest(),
+            "n_features": int(model.coef.shape[0]),
+            "dtype": str(model.coef.dtype),
+        },
+    )
+    if model.abstain is not None:
+        manifest["abstain"] = {"rule": "no-topic-head"}
+    manifest["integrity"] = integrity_of(manifest)
+    return manifest
 
 
 def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:

@@ -82,7 +82,7 @@ def _check_tree(tree: Any, *, inside_unbounded: bool, parser: Any) -> None:
         if op in unsafe:
             raise ValueError("token pattern uses a backreference, lookaround or conditional")
         if op in repeats:
-            low, high, body = argument
+            _low, high, body = argument
             if inside_unbounded:
                 raise ValueError("token pattern nests a repeat inside an unbounded repeat")
             _check_tree(body, inside_unbounded=high == c.MAXREPEAT, parser=parser)

@@ -158,7 +158,8 @@ def _join(where: str, key: str) -> str:
 
 
 def _article(kind: str) -> str:
-    return {"object": "an object", "array": "a list", "integer": "an integer"}.get(kind, f"a {kind}")
+    names = {"object": "an object", "array": "a list", "integer": "an integer"}
+    return names.get(kind, f"a {kind}")
 
 
 def _json_type(value: Any) -> str:
