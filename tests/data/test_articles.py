@@ -3,7 +3,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from topictag.data.articles import article_probabilities, is_boilerplate, split_paragraphs
+from topictag.data.articles import (
+    article_probabilities,
+    is_boilerplate,
+    is_furniture,
+    split_paragraphs,
+)
 
 
 def test_blank_lines_separate_paragraphs_and_wrapped_lines_join():
@@ -70,3 +75,43 @@ def test_article_probabilities():
     assert article_probabilities(probs, single_label=False).tolist() == [0.9, 0.6]
     assert article_probabilities(probs, single_label=True) == pytest.approx([0.55, 0.35])
     assert article_probabilities(np.zeros((0, 2)), single_label=False).tolist() == [0.0, 0.0]
+
+
+def test_credit_and_share_lines_are_dropped_anywhere():
+    text = (
+        "MOSCOW (Reuters) -\n\nThe talks failed.\n\nPhoto: Reuters\n\n"
+        "Share this article on WhatsApp\n\nThe envoy left.\n\n"
+        "Image caption, The envoy at the airport\n\nRelated: Envoy recalled"
+    )
+    assert split_paragraphs(text) == ["The talks failed.", "The envoy left."]
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["Share:", "Accessibility links", "Skip to main content", "(AFP/Getty Images)", "Tags: Syria"],
+)
+def test_furniture_lines(line):
+    assert is_furniture(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Share prices fell 3% on Monday after the tariff took effect.",
+        "Photographs of the dead were shown at the trial.",
+        "Shares in the state oil company rose.",
+    ],
+)
+def test_story_text_that_starts_like_furniture_is_kept(line):
+    assert not is_furniture(line)
+
+
+def test_only_voting_paragraphs_decide_an_article():
+    probs = np.array([[0.97, 0.1], [0.2, 0.6], [0.1, 0.3]])  # paragraph 1: a furniture FP
+    voting = np.array([False, True, True])
+    assert article_probabilities(probs, single_label=False, voting=voting).tolist() == [0.2, 0.6]
+    none_votes = np.zeros(3, dtype=bool)
+    assert article_probabilities(probs, single_label=False, voting=none_votes).tolist() == [
+        0.97,
+        0.6,
+    ]

@@ -8,15 +8,25 @@ The splitting rule, applied in order:
    not, the text is hard-wrapped wire copy: each indented line starts a new paragraph.
 4. Otherwise every non-empty line is a paragraph.
 
-Within a paragraph, wrapped lines are joined with single spaces. Then boilerplate is trimmed
-from both ends only (never from the middle): short paragraphs such as bylines ("By ..."),
-datelines, "Reuter", "Click here", "Read more", "Sign up for our newsletter", copyright lines.
+Within a paragraph, wrapped lines are joined with single spaces. Then page furniture goes:
 
-Article labels: in a multi-label model an article's probability for a label is the highest
-probability any of its paragraphs has, so the article carries a label exactly when one of its
-paragraphs does (with "at least one label" applied to the article as a whole). In a
-single-label model the article's probabilities are the mean of its paragraphs' and its label
-is the most probable one.
+- lines that are never story text are dropped wherever they stand: photo, video and image
+  credits and captions marked as such ("Photo: Reuters", "Image caption, ...", "(AFP/Getty
+  Images)"), share and follow prompts, "Read more" and "Related" links, "Advertisement",
+  navigation ("Skip to content", "Accessibility links", "Back to top"), "Listen to this article",
+  "Topics:" and tag lines;
+- bylines, datelines on their own line, agency sign-offs, wire credits, newsletter and
+  subscription prompts and copyright lines are trimmed from the two ends only, since a short
+  line in the middle of a story may be story text.
+
+Article labels (multi-label models): a paragraph votes only if the model does not abstain on it
+(its no-topic probability is below the model's abstain threshold, and it has a known n-gram), so
+a caption or a share line that slipped through cannot decide an article's labels. An article's
+probability for a label is the highest probability any voting paragraph has; with no voting
+paragraph, it is the highest over all of them and the article, like its paragraphs, gets no
+label. Models without a no-topic head let every paragraph with a known n-gram vote. "At least
+one label" applies to the article as a whole. In a single-label model the article's
+probabilities are the mean of its paragraphs' and its label is the most probable one.
 """
 
 from __future__ import annotations
@@ -42,6 +52,22 @@ _BOILERPLATE = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 _BOILERPLATE_MAX_WORDS = 12
+_FURNITURE = re.compile(
+    r"""^(?:
+        (?:photo(?:graph)?s?|pictures?|images?|video|watch|graphic|illustration|file\s+photo)
+            \s*(?:[:|,]|caption|source|credit).*                          # credits, captions
+      | (?:image|photo)\s+(?:caption|source|credit)\b.*
+      | \(?(?:photo|image)\s+by\b.*
+      | \((?:reuters|ap|afp|epa|getty(?:\s+images)?|ap\s+photo)[^)]{0,60}\)\.?  # "(AFP/Getty)"
+      | share(?:\s+(?:this|on|via|article|story|page)\b.*|\s*:?)
+      | (?:follow\s+us|like\s+us)\b.*
+      | read\s+more\s*:.*|related(?:\s+(?:coverage|stories|articles|topics|content))?\s*:.*
+      | (?:more\s+on\s+this\s+story|most\s+(?:read|viewed|popular))\b.*
+      | advertisement\b.*|skip\s+to\s+(?:main\s+)?content|accessibility\s+links
+      | back\s+to\s+top|listen\s+to\s+this\s+article\b.*|topics?\s*:.*|tags?\s*:.*
+    )$""",
+    re.IGNORECASE | re.VERBOSE,
+)
 
 
 def split_paragraphs(text: str) -> list[str]:
@@ -72,7 +98,7 @@ def split_paragraphs(text: str) -> list[str]:
         else:
             blocks = lines
     paragraphs = [_SPACES.sub(" ", block).strip() for block in blocks]
-    paragraphs = [p for p in paragraphs if p]
+    paragraphs = [p for p in paragraphs if p and not is_furniture(p)]
     start, end = 0, len(paragraphs)
     while start < end and is_boilerplate(paragraphs[start]):
         start += 1
@@ -88,10 +114,25 @@ def is_boilerplate(paragraph: str) -> bool:
     )
 
 
-def article_probabilities(paragraph_proba: np.ndarray, *, single_label: bool) -> np.ndarray:
-    """Combine paragraph probabilities (n_paragraphs, n_labels) into the article's (n_labels,)."""
+def is_furniture(paragraph: str) -> bool:
+    """Return True for a short line that is never story text (a credit, a share prompt...)."""
+    return len(paragraph.split()) <= _BOILERPLATE_MAX_WORDS * 2 and bool(
+        _FURNITURE.match(paragraph.strip())
+    )
+
+
+def article_probabilities(
+    paragraph_proba: np.ndarray, *, single_label: bool, voting: np.ndarray | None = None
+) -> np.ndarray:
+    """Combine paragraph probabilities (n_paragraphs, n_labels) into the article's (n_labels,).
+
+    ``voting`` marks the paragraphs that may decide a multi-label article's labels (see the
+    module docstring); all of them when omitted, or when none votes.
+    """
     if paragraph_proba.shape[0] == 0:
         return np.zeros(paragraph_proba.shape[1])
     if single_label:
         return paragraph_proba.mean(axis=0)
+    if voting is not None and np.any(voting):
+        return paragraph_proba[np.asarray(voting, dtype=bool)].max(axis=0)
     return paragraph_proba.max(axis=0)
