@@ -223,7 +223,7 @@ def score_config(
     """
     from topictag.evaluate.metrics import compute_metrics
     from topictag.train.bridge import build_pipeline
-    from topictag.train.estimator import fit_sigmoids
+    from topictag.train.calibration import fit_sigmoids
     from topictag.train.features import build_vectorizer
 
     X = build_vectorizer(config.features).fit_transform(texts)
