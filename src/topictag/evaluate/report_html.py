@@ -23,7 +23,10 @@ BINS = 10
 ERRORS_SHOWN = 3
 NGRAMS_SHOWN = 8
 CONFUSIONS_SHOWN = 15
-STYLE = {"svg.hashsalt": "topictag", "font.size": 9}  # a fixed salt keeps the SVG ids stable
+STYLE: dict[str, Any] = {
+    "svg.hashsalt": "topictag",
+    "font.size": 9,
+}  # a fixed salt keeps the SVG ids stable
 
 
 def expected_calibration_error(
