@@ -23,10 +23,6 @@ BINS = 10
 ERRORS_SHOWN = 3
 NGRAMS_SHOWN = 8
 CONFUSIONS_SHOWN = 15
-STYLE: dict[str, Any] = {
-    "svg.hashsalt": "topictag",
-    "font.size": 9,
-}  # a fixed salt keeps the SVG ids stable
 
 
 def expected_calibration_error(
@@ -61,7 +57,8 @@ def render_report(
     import matplotlib
 
     labels = model.labels
-    with matplotlib.rc_context(STYLE):
+    # a fixed hash salt keeps the SVG ids, and so the page, the same from run to run
+    with matplotlib.rc_context({"svg.hashsalt": "topictag", "font.size": 9}):
         sections = [
             _summary(metrics, intervals, predictions),
             _label_table(model, predictions, metrics),
