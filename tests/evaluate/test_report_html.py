@@ -14,7 +14,7 @@ matplotlib.use("agg")
 matplotlib.rcParams["font.size"] = 13.0
 before = {k: v for k, v in matplotlib.rcParams.items() if k != "backend"}
 from topictag.data.corpus import read_corpus
-from topictag.evaluate.evaluation import intervals_of, metrics_of, predict_records
+from topictag.evaluate.predictions import intervals_of, metrics_of, predict_records
 from topictag.evaluate.report_html import render_report
 from topictag.model.inference import load_model
 

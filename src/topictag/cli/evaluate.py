@@ -13,7 +13,6 @@ from topictag.cli.common import (
     log,
     reports_errors,
 )
-from topictag.errors import DataError
 
 
 @reports_errors
@@ -36,63 +35,13 @@ def evaluate(
     ] = None,
 ) -> None:
     """Score a model on labeled data: metrics.json, report.md and report.html."""
-    from topictag.data.corpus import read_corpus
-    from topictag.data.files import atomic_write, file_sha256
-    from topictag.evaluate.evaluation import (
-        compare_predictions,
-        intervals_of,
-        metrics_of,
-        predict_records,
-    )
-    from topictag.evaluate.metrics import SCHEMA_VERSION
-    from topictag.evaluate.report import comparison_markdown, metrics_markdown
-    from topictag.model.inference import load_model
+    from topictag.evaluate.evaluation import evaluate_model
 
-    loaded = load_model(model)
-    other = load_model(compare) if compare else None
-    records = read_corpus(data)
-    if split != "all" and any(r.split is not None for r in records):
-        records = [r for r in records if r.split == split]
-        if not records:
-            raise DataError(f"no rows with split {split!r} in {', '.join(map(str, data))}")
-    name = Path(str(model)).name
-    log.info("evaluating %s on %d paragraphs", name, len(records))
-    predictions = predict_records(loaded, records)
-    metrics = metrics_of(loaded, predictions)
-    intervals = intervals_of(predictions)
-    comparison = None
-    if other is not None:
-        comparison = compare_predictions(
-            predictions,
-            predict_records(other, records),
-            names=(name, Path(str(compare)).name),
-            mode=loaded.mode,
-        )
-    document = {
-        "schema_version": SCHEMA_VERSION,
-        "model": {"name": name, "sha256": loaded.manifest["weights"]["sha256"]},
-        "data": {"files": [p.name for p in data], "sha256": file_sha256(data), "split": split},
-        "metrics": metrics,
-        "intervals": intervals,
-        **({"comparison": comparison} if comparison else {}),
-    }
-    markdown = metrics_markdown(metrics, title=f"Evaluation of {name}", intervals=intervals)
-    if comparison:
-        markdown += comparison_markdown(comparison)
+    result = evaluate_model(model, data, split=split, compare=compare)
     if output is None:
-        typer.echo(markdown)
+        typer.echo(result.markdown)
         return
-    from topictag.evaluate.report_html import render_report
-
-    log.info("rendering report.html")
-    page = render_report(loaded, name, predictions, metrics, intervals, comparison=comparison)
-    for file, text in (
-        ("metrics.json", json.dumps(document, indent=2) + "\n"),
-        ("report.md", markdown),
-        ("report.html", page),
-    ):
-        with atomic_write(output / file) as handle:
-            handle.write(text)
+    result.write(output)
     log.info("wrote metrics.json, report.md and report.html to %s", output)
 
 

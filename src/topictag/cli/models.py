@@ -44,36 +44,28 @@ def models_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole manifest.")] = False,
 ) -> None:
     """Show a model's labels, thresholds, training data, metrics and versions."""
-    from topictag.model.inference import load_model
+    from topictag.model.summary import describe_model
 
-    loaded = load_model(model)
-    manifest = loaded.manifest
+    summary = describe_model(model)
     if as_json:
-        typer.echo(json.dumps(manifest, indent=2))
+        typer.echo(json.dumps(summary.manifest, indent=2))
         return
-    training = manifest["training_data"]
-    test = (manifest.get("metrics") or {}).get("test")
     lines = [
-        f"model: {loaded.path}",
-        f"mode: {manifest['mode']}"
-        + ("  (at least one label)" if manifest["at_least_one"] else ""),
-        f"features: {manifest['weights']['n_features']}",
-        f"training data: {', '.join(f['name'] for f in training['files'])} "
-        f"(sha256 {training['sha256']}), {training['train_rows']} train / "
-        f"{training['test_rows']} test rows",
+        f"model: {summary.path}",
+        f"mode: {summary.mode}" + ("  (at least one label)" if summary.at_least_one else ""),
+        f"features: {summary.n_features}",
+        f"training data: {', '.join(summary.training_files)} (sha256 {summary.training_sha256}), "
+        f"{summary.train_rows} train / {summary.test_rows} test rows",
         "labels and thresholds:",
-        *[f"  {label:<24} {t:.3f}" for label, t in manifest["thresholds"].items()],
+        *[f"  {label:<24} {t:.3f}" for label, t in summary.thresholds.items()],
     ]
-    if test:
+    if summary.test:
         lines.append(
-            f"test: micro F1 {test['micro']['f1']:.3f}, macro F1 {test['macro']['f1']:.3f}, "
-            f"subset accuracy {test['subset_accuracy']:.3f}"
+            f"test: micro F1 {summary.test['micro_f1']:.3f}, "
+            f"macro F1 {summary.test['macro_f1']:.3f}, "
+            f"subset accuracy {summary.test['subset_accuracy']:.3f}"
         )
-    lines.append(
-        "versions: "
-        + ", ".join(f"{k} {v}" for k, v in manifest["versions"].items())
-        + f", topictag {manifest['topictag_version']}"
-    )
+    lines.append("versions: " + ", ".join(f"{k} {v}" for k, v in summary.versions.items()))
     typer.echo("\n".join(lines))
 
 

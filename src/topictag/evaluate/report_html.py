@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from topictag.evaluate.evaluation import Predictions
+from topictag.evaluate.predictions import Predictions
 from topictag.model.decision import SINGLE_LABEL
 from topictag.model.inference import Model
 

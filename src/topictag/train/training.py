@@ -17,8 +17,8 @@ from topictag._version import __version__
 from topictag.data.corpus import Record, group_keys, read_corpus
 from topictag.data.files import file_sha256
 from topictag.errors import DataError
-from topictag.evaluate.evaluation import intervals_of, metrics_of, predict_records
 from topictag.evaluate.metrics import compute_metrics, indicator_matrix, summarize_folds
+from topictag.evaluate.predictions import intervals_of, metrics_of, predict_records
 from topictag.model.bundle import ModelData
 from topictag.model.decision import MULTI_LABEL, SINGLE_LABEL
 from topictag.model.inference import Model
