@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -10,9 +11,21 @@ import typer
 
 from topictag.cli.common import (
     DEFAULT_MODEL,
+    AsJson,
+    OutputFormat,
+    Quiet,
     log,
+    output_format,
     reports_errors,
 )
+
+
+class EvaluatedSplit(StrEnum):
+    """The rows ``evaluate`` scores."""
+
+    test = "test"
+    train = "train"
+    all = "all"
 
 
 @reports_errors
@@ -20,8 +33,9 @@ def evaluate(
     model: Annotated[str, typer.Argument(help="Model folder or name.")],
     data: Annotated[list[Path], typer.Option("--data", "-d", help="Labeled JSON Lines file(s).")],
     split: Annotated[
-        str, typer.Option(help="Rows of this split ('all' for every row; ignored without splits).")
-    ] = "test",
+        EvaluatedSplit,
+        typer.Option(help="Rows of this split, or all rows (ignored when rows have no split)."),
+    ] = EvaluatedSplit.test,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -33,11 +47,12 @@ def evaluate(
     compare: Annotated[
         str | None, typer.Option(help="Another model to compare with, on the same data.")
     ] = None,
+    quiet: Quiet = False,
 ) -> None:
     """Score a model on labeled data: metrics.json, report.md and report.html."""
     from topictag.evaluate.evaluation import evaluate_model
 
-    result = evaluate_model(model, data, split=split, compare=compare)
+    result = evaluate_model(model, data, split=split.value, compare=compare)
     if output is None:
         typer.echo(result.markdown)
         return
@@ -57,7 +72,11 @@ def explain(
     html_file: Annotated[
         Path | None, typer.Option("--html", help="Also write the text with words highlighted.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    format: Annotated[OutputFormat, typer.Option("--format", help="What to print.")] = (
+        OutputFormat.text
+    ),
+    as_json: AsJson = False,
+    quiet: Quiet = False,
 ) -> None:
     """Show how each n-gram adds to a label's score, and the calibrated probability."""
     from topictag.evaluate.explanations import explanation_html, format_explanation
@@ -72,7 +91,7 @@ def explain(
             param_hint="--label",
         )
     explanations = explain_text(loaded, text, labels=label or None)
-    if as_json:
+    if output_format(format, as_json) == OutputFormat.json:
         typer.echo(json.dumps([e.to_json() for e in explanations], indent=2))
     else:
         typer.echo(format_explanation(explanations), nl=False)

@@ -3,27 +3,49 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from topictag.cli.common import (
+    AsJson,
+    OutputFormat,
+    Quiet,
     log,
     models_dir,
+    output_format,
     reports_errors,
 )
 from topictag.errors import TopictagError
 
 
+class ModelFileFormat(StrEnum):
+    """The file types ``models export`` writes."""
+
+    joblib = "joblib"
+
+
 @reports_errors
-def models_list() -> None:
+def models_list(
+    format: Annotated[OutputFormat, typer.Option("--format", help="What to print.")] = (
+        OutputFormat.text
+    ),
+    as_json: AsJson = False,
+    quiet: Quiet = False,
+) -> None:
     """List the model bundles in the models folder ($TOPICTAG_MODELS, default ./models)."""
     from topictag.model.bundle import list_bundles
 
     bundles = list_bundles(models_dir())
     if not bundles:
         raise TopictagError(f"{models_dir()}: no model bundles there")
+    if output_format(format, as_json) == OutputFormat.json:
+        entries = [asdict(b) | {"path": str(b.path)} for b in bundles]
+        typer.echo(json.dumps(entries, indent=2))
+        return
     rows = [("name", "mode", "labels", "test micro F1", "test macro F1")]
     for b in bundles:
         name = b.name + (" (packaged)" if b.packaged else "")
@@ -41,13 +63,17 @@ def models_list() -> None:
 @reports_errors
 def models_show(
     model: Annotated[str, typer.Argument(help="Model folder or name.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the whole manifest.")] = False,
+    format: Annotated[
+        OutputFormat, typer.Option("--format", help="What to print (json: the whole manifest).")
+    ] = OutputFormat.text,
+    as_json: AsJson = False,
+    quiet: Quiet = False,
 ) -> None:
     """Show a model's labels, thresholds, training data, metrics and versions."""
     from topictag.model.summary import describe_model
 
     summary = describe_model(model)
-    if as_json:
+    if output_format(format, as_json) == OutputFormat.json:
         typer.echo(json.dumps(summary.manifest, indent=2))
         return
     lines = [
@@ -73,7 +99,10 @@ def models_show(
 def models_export(
     model: Annotated[str, typer.Argument(help="Model folder or name.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
-    format: Annotated[str, typer.Option("--format", help="Export format: joblib.")] = "joblib",
+    format: Annotated[
+        ModelFileFormat, typer.Option("--format", help="The file type to write.")
+    ] = ModelFileFormat.joblib,
+    quiet: Quiet = False,
 ) -> None:
     """Export the equivalent scikit-learn Pipeline (a pickle: load it only from trusted sources)."""
     import joblib
@@ -82,8 +111,6 @@ def models_export(
     from topictag.model.inference import load_model
     from topictag.train.bridge import to_sklearn
 
-    if format != "joblib":
-        raise typer.BadParameter("the only export format is joblib", param_hint="--format")
     pipeline = to_sklearn(load_model(model))
     with atomic_write(output, "wb") as handle:
         joblib.dump(pipeline, handle)
@@ -104,6 +131,7 @@ def models_prune(
     force: Annotated[
         bool, typer.Option("--force", "-f", help="Replace an existing model.")
     ] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Write a smaller copy of a model: fewer features and/or 16-bit weights."""
     from topictag.model.bundle import load_bundle, resolve_model

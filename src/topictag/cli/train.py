@@ -11,10 +11,12 @@ from topictag.cli.common import (
     DEFAULT_CONFIG,
     DEFAULT_DATA,
     DEFAULT_MODEL,
+    Quiet,
     log,
     models_dir,
     reports_errors,
 )
+from topictag.cli.progress import progress_display
 from topictag.errors import TopictagError
 
 
@@ -64,6 +66,7 @@ def train(
     force: Annotated[
         bool, typer.Option("--force", "-f", help="Replace an existing model.")
     ] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Train a model on the train split and evaluate it on the test split."""
     from topictag.data.corpus import read_label_file
@@ -83,16 +86,19 @@ def train(
     if seed is not None:
         recipe = recipe.replace(seed=seed)
     keep = read_label_file(labels) if labels else None
-    result = train_model(
-        data or [DEFAULT_DATA],
-        recipe,
-        labels=keep,
-        cv=cv,
-        n_jobs=jobs,
-        tune_budget=(budget or 150.0) if tune and trials is None else None,
-        tune_trials=trials if tune else None,
-        search_space=load_search_space(config) if tune else None,
-    )
+    space = load_search_space(config) if tune else None
+    with progress_display() as progress:
+        result = train_model(
+            data or [DEFAULT_DATA],
+            recipe,
+            labels=keep,
+            cv=cv,
+            n_jobs=jobs,
+            tune_budget=(budget or 150.0) if tune and trials is None else None,
+            tune_trials=trials if tune else None,
+            search_space=space,
+            progress=progress,
+        )
     save_model(result.data, output, force=force)
     log.info("saved %s", output)
     if save_recipe is not None:
