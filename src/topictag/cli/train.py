@@ -24,11 +24,20 @@ from topictag.errors import TopictagError
 def train(
     data: Annotated[
         list[Path] | None,
-        typer.Option("--data", "-d", help="Labeled JSON Lines file(s) [default: bundled corpus]."),
+        typer.Option(
+            "--data",
+            "-d",
+            help=f"Labeled JSON Lines file(s) [default: {DEFAULT_DATA}, in the repository].",
+        ),
     ] = None,
     config: Annotated[
-        Path, typer.Option("--config", "-c", help="Training recipe (TOML).")
-    ] = DEFAULT_CONFIG,
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help=f"Training recipe (TOML) [default: {DEFAULT_CONFIG}, else the packaged one].",
+        ),
+    ] = None,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -71,7 +80,7 @@ def train(
     """Train a model on the train split and evaluate it on the test split."""
     from topictag.data.corpus import read_label_file
     from topictag.evaluate.metrics import format_summary
-    from topictag.train.recipe import load_config, load_search_space
+    from topictag.train.recipe import default_recipe, load_config, load_search_space
     from topictag.train.saving import save_model
     from topictag.train.training import train_model
 
@@ -82,6 +91,13 @@ def train(
         raise typer.BadParameter("--budget and --trials go with --tune")
     if budget is not None and trials is not None:
         raise typer.BadParameter("give --budget or --trials, not both")
+    if data is None and not DEFAULT_DATA.is_file():
+        raise TopictagError(
+            f"no --data given and the bundled corpus ({DEFAULT_DATA}) is not here (it ships "
+            "with the repository, not the package): give --data FILE.jsonl"
+        )
+    if config is None:
+        config = DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else default_recipe()
     recipe = load_config(config)
     if seed is not None:
         recipe = recipe.replace(seed=seed)
