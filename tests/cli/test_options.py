@@ -38,7 +38,10 @@ def _commands():
 
 
 def test_every_command_takes_quiet_and_documents_its_arguments():
+    from topictag.cli.common import restore_argument_help
+
     for name, command in _commands():
+        restore_argument_help(command)
         options = {opt for param in command.params for opt in getattr(param, "opts", [])}
         assert {"--quiet", "-q"} <= options, name
         for param in command.params:

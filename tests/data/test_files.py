@@ -44,7 +44,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
 
 def test_a_taken_temporary_name_is_skipped(tmp_path, monkeypatch):
     names = iter(["aaaa", "aaaa", "bbbb"])
-    monkeypatch.setattr(files.secrets, "token_hex", lambda n: next(names))
+    monkeypatch.setattr(files, "_suffix", lambda: next(names))
     (tmp_path / ".x.txt.aaaa.tmp").write_text("someone else's")
     with atomic_write(tmp_path / "x.txt") as handle:
         handle.write("mine")

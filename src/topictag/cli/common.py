@@ -7,7 +7,6 @@ import inspect
 import logging
 import os
 import sys
-import typing
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
@@ -52,6 +51,7 @@ class Split(StrEnum):
 Quiet = Annotated[
     bool, typer.Option("--quiet", "-q", help="Hide progress and information messages.")
 ]
+Format = Annotated[OutputFormat, typer.Option("--format", help="What to print.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Short for --format json.")]
 
 
@@ -103,30 +103,33 @@ class Command(TyperCommand):
     """A command whose ``--help`` describes its positional arguments too.
 
     typer 0.24 sets an argument's help before click 8.5's ``Argument`` (which now takes a help
-    of its own) resets it to None; this puts the ``typer.Argument(help=...)`` text back.
+    of its own) resets it to None; this puts the ``typer.Argument(help=...)`` text back when
+    help is shown (only then: reading the annotations again costs a few milliseconds).
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        helps = _argument_helps(self.callback)
-        for param in self.params:
-            if isinstance(param, click.Argument) and not getattr(param, "help", None):
-                param.help = helps.get(param.name or "")
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Restore the arguments' help, then write the help page."""
+        restore_argument_help(self)
+        super().format_help(ctx, formatter)
 
     def format_arguments(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """List nothing here: typer lists the arguments with the options, under "Arguments"."""
 
 
-def _argument_helps(callback: Callable[..., Any] | None) -> dict[str, str]:
-    if callback is None:
-        return {}
-    hints = typing.get_type_hints(inspect.unwrap(callback), include_extras=True)
-    return {
-        name: info.help
-        for name, hint in hints.items()
-        for info in getattr(hint, "__metadata__", ())
-        if isinstance(info, ArgumentInfo) and info.help
-    }
+def restore_argument_help(command: click.Command) -> None:
+    """Give each positional argument of a command the help text its annotation declares."""
+    if command.callback is None:
+        return
+    function = inspect.unwrap(command.callback)
+    for param in command.params:
+        if not isinstance(param, click.Argument) or getattr(param, "help", None):
+            continue
+        hint = function.__annotations__.get(param.name or "")
+        if isinstance(hint, str):  # postponed annotations: evaluate this one only
+            hint = eval(hint, function.__globals__)  # the annotation text of our own code
+        for info in getattr(hint, "__metadata__", ()):
+            if isinstance(info, ArgumentInfo) and info.help:
+                param.help = info.help
 
 
 def silence_stdout() -> None:

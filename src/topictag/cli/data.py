@@ -11,6 +11,7 @@ import typer
 
 from topictag.cli.common import (
     AsJson,
+    Format,
     OutputFormat,
     Quiet,
     Split,
@@ -45,9 +46,7 @@ def data_validate(
     min_examples: Annotated[
         int, typer.Option(min=1, help="Warn about labels with fewer examples.")
     ] = 5,
-    format: Annotated[OutputFormat, typer.Option("--format", help="What to print.")] = (
-        OutputFormat.text
-    ),
+    format: Format = OutputFormat.text,
     as_json: AsJson = False,
     quiet: Quiet = False,
 ) -> None:
@@ -67,9 +66,7 @@ def data_validate(
 @reports_errors
 def data_stats(
     path: Annotated[list[Path], typer.Argument(help="JSON Lines corpus file(s).")],
-    format: Annotated[OutputFormat, typer.Option("--format", help="What to print.")] = (
-        OutputFormat.text
-    ),
+    format: Format = OutputFormat.text,
     as_json: AsJson = False,
     quiet: Quiet = False,
 ) -> None:

@@ -12,6 +12,7 @@ import typer
 from topictag.cli.common import (
     DEFAULT_MODEL,
     AsJson,
+    Format,
     OutputFormat,
     Quiet,
     log,
@@ -72,9 +73,7 @@ def explain(
     html_file: Annotated[
         Path | None, typer.Option("--html", help="Also write the text with words highlighted.")
     ] = None,
-    format: Annotated[OutputFormat, typer.Option("--format", help="What to print.")] = (
-        OutputFormat.text
-    ),
+    format: Format = OutputFormat.text,
     as_json: AsJson = False,
     quiet: Quiet = False,
 ) -> None:

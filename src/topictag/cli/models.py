@@ -12,6 +12,7 @@ import typer
 
 from topictag.cli.common import (
     AsJson,
+    Format,
     OutputFormat,
     Quiet,
     log,
@@ -30,9 +31,7 @@ class ModelFileFormat(StrEnum):
 
 @reports_errors
 def models_list(
-    format: Annotated[OutputFormat, typer.Option("--format", help="What to print.")] = (
-        OutputFormat.text
-    ),
+    format: Format = OutputFormat.text,
     as_json: AsJson = False,
     quiet: Quiet = False,
 ) -> None:
@@ -63,13 +62,11 @@ def models_list(
 @reports_errors
 def models_show(
     model: Annotated[str, typer.Argument(help="Model folder or name.")],
-    format: Annotated[
-        OutputFormat, typer.Option("--format", help="What to print (json: the whole manifest).")
-    ] = OutputFormat.text,
+    format: Format = OutputFormat.text,
     as_json: AsJson = False,
     quiet: Quiet = False,
 ) -> None:
-    """Show a model's labels, thresholds, training data, metrics and versions."""
+    """Show a model's labels, thresholds, training data, metrics and versions (json: model.json)."""
     from topictag.model.summary import describe_model
 
     summary = describe_model(model)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import secrets
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,11 +43,15 @@ def atomic_write(path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
         raise
 
 
+def _suffix() -> str:
+    return os.urandom(6).hex()
+
+
 def _create_sibling(path: Path) -> tuple[int, str]:
     """Create a new, empty hidden sibling of ``path``; return its descriptor and name."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     for _ in range(100):
-        tmp = str(path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp")
+        tmp = str(path.parent / f".{path.name}.{_suffix()}.tmp")
         try:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:
