@@ -238,7 +238,7 @@ def pruning(folder: Path) -> list[dict[str, Any]]:
                 ]
             )
         model = load_model(path)
-        metrics = evaluate_model(model, test)
+        metrics = evaluate_model(model, test).metrics
         predicted = model.predict([r.text for r in test])
         probability_gap = float(
             abs(

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -104,3 +105,35 @@ def test_classify_path_imports_neither_sklearn_nor_scipy_nor_joblib():
     ).stdout
     assert '"labels"' in out
     assert "HEAVY []" in out
+
+
+def test_one_string_is_refused_not_classified_letter_by_letter():
+    model = load_model(DEFAULT_MODEL)
+    for method in (model.predict, model.predict_proba, model.score):
+        with pytest.raises(TypeError, match=r"pass \[text\] to classify a single text"):
+            method("Oil prices rose.")
+
+
+def test_predict_takes_top_k_and_thresholds():
+    model = load_model(DEFAULT_MODEL)
+    text = ["Brent crude rose 2 percent after the cartel agreed deeper output cuts."]
+    everything = model.predict(text, threshold=0.0)
+    assert len(everything[0]) == len(model.labels)
+    assert model.predict(text, threshold=0.0, top_k=2) == [everything[0][:2]]
+    assert model.predict(text, threshold=1.0) == [[]]
+    lowered = model.predict(text, threshold={"diplomacy": 0.0})
+    assert "diplomacy" in lowered[0] and set(model.predict(text)[0]) <= set(lowered[0])
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"threshold": {"weather": 0.5}}, r"unknown label 'weather' .*the model's labels: arm"),
+        ({"threshold": 1.5}, "threshold must be a probability between 0 and 1"),
+        ({"threshold": {"energy": -0.1}}, "threshold of 'energy' must be a probability"),
+        ({"top_k": 0}, "top_k must be at least 1"),
+    ],
+)
+def test_bad_decision_options_name_what_is_wrong(options, message):
+    with pytest.raises(ValueError, match=message):
+        load_model(DEFAULT_MODEL).predict(["Oil prices rose."], **options)

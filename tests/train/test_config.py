@@ -39,3 +39,10 @@ def test_bad_recipes_are_explained(make_file, content, message):
 def test_missing_recipe_file(tmp_path):
     with pytest.raises(DataError, match="cannot read recipe"):
         load_config(tmp_path / "none.toml")
+
+
+def test_the_packaged_recipe_is_the_repository_one():
+    from tests.conftest import DEFAULT_RECIPE
+    from topictag.train.recipe import default_recipe
+
+    assert default_recipe().read_bytes() == DEFAULT_RECIPE.read_bytes()

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-import sys
 from typing import Annotated
 
 import typer
 
 from topictag._version import __version__
 from topictag.cli import classify, data, evaluate, models, train
-from topictag.cli.common import log
+from topictag.cli.common import Command, StderrHandler, log
 
 app = typer.Typer(
     help="Train, evaluate and serve topic classifiers for news paragraphs.",
@@ -46,26 +45,24 @@ def _main(
     ] = False,
 ) -> None:
     """Train, evaluate and serve topic classifiers for news paragraphs."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("topictag: %(message)s"))
-    log.handlers[:] = [handler]
+    log.handlers[:] = [StderrHandler()]
     log.setLevel(logging.WARNING if quiet else logging.INFO)
     log.propagate = False
 
 
-app.command()(train.train)
-app.command()(evaluate.evaluate)
-app.command()(evaluate.explain)
-app.command()(classify.classify)
-app.command()(classify.serve)
-models_app.command("list")(models.models_list)
-models_app.command("show")(models.models_show)
-models_app.command("export")(models.models_export)
-models_app.command("prune")(models.models_prune)
-models_app.command("verify")(models.models_verify)
-models_app.command("upgrade")(models.models_upgrade)
-data_app.command("validate")(data.data_validate)
-data_app.command("stats")(data.data_stats)
-data_app.command("split")(data.data_split)
-data_app.command("import")(data.data_import)
-data_app.command("export")(data.data_export)
+app.command(cls=Command)(train.train)
+app.command(cls=Command)(evaluate.evaluate)
+app.command(cls=Command)(evaluate.explain)
+app.command(cls=Command)(classify.classify)
+app.command(cls=Command)(classify.serve)
+models_app.command("list", cls=Command)(models.models_list)
+models_app.command("show", cls=Command)(models.models_show)
+models_app.command("export", cls=Command)(models.models_export)
+models_app.command("prune", cls=Command)(models.models_prune)
+models_app.command("verify", cls=Command)(models.models_verify)
+models_app.command("upgrade", cls=Command)(models.models_upgrade)
+data_app.command("validate", cls=Command)(data.data_validate)
+data_app.command("stats", cls=Command)(data.data_stats)
+data_app.command("split", cls=Command)(data.data_split)
+data_app.command("import", cls=Command)(data.data_import)
+data_app.command("export", cls=Command)(data.data_export)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,10 +13,22 @@ import typer
 
 from topictag.cli.common import (
     DEFAULT_MODEL,
+    Quiet,
+    TableFormat,
     log,
     reports_errors,
 )
+from topictag.cli.progress import progress_display
 from topictag.errors import DataError
+
+
+class InputFormat(StrEnum):
+    """How ``classify`` reads its input (``topictag.data.inputs.FORMATS``)."""
+
+    auto = "auto"
+    text = "text"
+    jsonl = "jsonl"
+    csv = "csv"
 
 
 def _parse_thresholds(values: list[str] | None) -> tuple[float | None, dict[str, float]]:
@@ -52,15 +65,19 @@ def classify(
         typer.Option("--input", "-i", help="Read paragraphs from a file, or - for stdin."),
     ] = None,
     input_format: Annotated[
-        str, typer.Option(help="auto, text (one paragraph per line), jsonl or csv.")
-    ] = "auto",
+        InputFormat,
+        typer.Option(help="How to read input: auto picks by extension, then by content."),
+    ] = InputFormat.auto,
     text_field: Annotated[
         str, typer.Option(help="JSON field or CSV column with the text.")
     ] = "text",
     id_field: Annotated[str, typer.Option(help="JSON field or CSV column with the id.")] = "id",
     format: Annotated[
-        str | None,
-        typer.Option("--format", "-f", help="table or jsonl [default: table on a terminal]."),
+        TableFormat | None,
+        typer.Option("--format", help="What to print [default: table on a terminal, else jsonl]."),
+    ] = None,
+    old_format: Annotated[
+        TableFormat | None, typer.Option("-f", hidden=True, help="Deprecated: use --format.")
     ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write results to this file (atomically).")
@@ -88,18 +105,16 @@ def classify(
             "--jobs", "-j", min=0, help="Worker processes [default 0: 2 for files and stdin]."
         ),
     ] = 0,
+    quiet: Quiet = False,
 ) -> None:
     """Tag paragraphs with topics: from arguments, a file, or stdin."""
-    from topictag.data.inputs import FORMATS, items_from_texts, read_items
+    from topictag.data.inputs import items_from_texts, read_items
     from topictag.model.inference import load_model
     from topictag.serve.stream import ClassifyStats, Options, classify_stream, render_jsonl
 
-    if input_format not in FORMATS:
-        raise typer.BadParameter(
-            f"must be one of {', '.join(FORMATS)}", param_hint="--input-format"
-        )
-    if format not in (None, "table", "jsonl"):
-        raise typer.BadParameter("must be table or jsonl", param_hint="--format")
+    if old_format is not None:
+        log.warning("-f for --format is deprecated (-f will mean --force): use --format")
+        format = format or old_format
     if text and input:
         raise typer.BadParameter("give paragraphs as arguments or --input, not both")
     overall, per_label = _parse_thresholds(threshold)
@@ -117,40 +132,50 @@ def classify(
             if overall is None
             else {label: per_label.get(label, overall) for label in loaded.labels}
         )
-    items: Iterable[Any] = (
-        items_from_texts(text)
-        if text
-        else read_items(
-            input or "-",
-            input_format=input_format,
-            text_field=text_field,
-            id_field=id_field,
-            whole=paragraphs,
+    if not text and input in (None, "-") and sys.stdin.isatty():
+        log.info(
+            "reading paragraphs from stdin, one per line (end with Ctrl-D); "
+            "or give TEXT arguments or --input FILE"
         )
-    )
-    stats = ClassifyStats()
-    table = format == "table" or (format is None and output is None and sys.stdout.isatty())
-    chunks = classify_stream(
-        loaded,
-        items,
-        render=_table if table else render_jsonl,
-        stats=stats,
-        options=Options(cuts, top_k, paragraphs),
-        batch_size=batch_size,
-        jobs=jobs if jobs else (1 if text else 2),
-        skip_invalid=skip_invalid,
-        on_skip=lambda error: log.warning("skipped %s", error),
-    )
-    if output is not None:
-        from topictag.data.files import atomic_write
+    on_file = input not in (None, "-") and (output is not None or not sys.stdout.isatty())
+    with progress_display(show=on_file) as progress:
+        items: Iterable[Any] = (
+            items_from_texts(text)
+            if text
+            else read_items(
+                input or "-",
+                input_format=input_format.value,
+                text_field=text_field,
+                id_field=id_field,
+                whole=paragraphs,
+                progress=progress,
+            )
+        )
+        stats = ClassifyStats()
+        table = format == TableFormat.table or (
+            format is None and output is None and sys.stdout.isatty()
+        )
+        chunks = classify_stream(
+            loaded,
+            items,
+            render=_table if table else render_jsonl,
+            stats=stats,
+            options=Options(cuts, top_k, paragraphs),
+            batch_size=batch_size,
+            jobs=jobs if jobs else (1 if text else 2),
+            skip_invalid=skip_invalid,
+            on_skip=lambda error: log.warning("skipped %s", error),
+        )
+        if output is not None:
+            from topictag.data.files import atomic_write
 
-        with atomic_write(output) as handle:
+            with atomic_write(output) as handle:
+                for chunk in chunks:
+                    handle.write(chunk)
+        else:
             for chunk in chunks:
-                handle.write(chunk)
-    else:
-        for chunk in chunks:
-            sys.stdout.write(chunk)
-            sys.stdout.flush()
+                sys.stdout.write(chunk)
+                sys.stdout.flush()
     if stats.unknown:
         log.warning(
             "%d paragraph(s) had no n-gram the model knows (known_terms 0): no labels given",
@@ -173,6 +198,7 @@ def serve(
         int | None,
         typer.Option("--top-k", "-k", min=1, help="Keep at most K labels per paragraph."),
     ] = None,
+    quiet: Quiet = False,
 ) -> None:
     """Answer requests on stdin, one JSON line out per line in, until EOF or Ctrl-C.
 

@@ -3,15 +3,40 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from topictag.cli.common import (
+    AsJson,
+    Format,
+    OutputFormat,
+    Quiet,
+    Split,
     log,
+    output_format,
     reports_errors,
 )
+from topictag.cli.progress import progress_display
+
+
+class ImportFormat(StrEnum):
+    """The file types ``data import`` reads (``topictag.data.importers.FORMATS``)."""
+
+    fasttext = "fasttext"
+    csv = "csv"
+    tsv = "tsv"
+    reuters21578 = "reuters21578"
+    newsgroups = "20newsgroups"
+    articles = "articles"
+
+
+class ExportFormat(StrEnum):
+    """The file types ``data export`` writes."""
+
+    fasttext = "fasttext"
 
 
 @reports_errors
@@ -21,17 +46,19 @@ def data_validate(
     min_examples: Annotated[
         int, typer.Option(min=1, help="Warn about labels with fewer examples.")
     ] = 5,
-    format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    format: Format = OutputFormat.text,
+    as_json: AsJson = False,
+    quiet: Quiet = False,
 ) -> None:
     """Check a corpus for schema errors, split leaks, duplicates and label problems."""
     from topictag.data.validation import format_report, validate_corpus
 
-    if format not in ("text", "json"):
-        raise typer.BadParameter("must be text or json", param_hint="--format")
-    report = validate_corpus(path, min_examples=min_examples)
-    typer.echo(
-        json.dumps(report.to_json(), indent=2) if format == "json" else format_report(report)
-    )
+    with progress_display() as progress:
+        report = validate_corpus(path, min_examples=min_examples, progress=progress)
+    if output_format(format, as_json) == OutputFormat.json:
+        typer.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        typer.echo(format_report(report))
     if report.errors or (strict and report.warnings):
         raise typer.Exit(1)
 
@@ -39,14 +66,19 @@ def data_validate(
 @reports_errors
 def data_stats(
     path: Annotated[list[Path], typer.Argument(help="JSON Lines corpus file(s).")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    format: Format = OutputFormat.text,
+    as_json: AsJson = False,
+    quiet: Quiet = False,
 ) -> None:
     """Describe a corpus: labels by split, co-occurrence, lengths, articles."""
     from topictag.data.corpus import read_corpus
     from topictag.data.stats import corpus_stats, format_stats
 
     stats = corpus_stats(read_corpus(path))
-    typer.echo(json.dumps(stats, indent=2) if as_json else format_stats(stats))
+    if output_format(format, as_json) == OutputFormat.json:
+        typer.echo(json.dumps(stats, indent=2))
+    else:
+        typer.echo(format_stats(stats))
 
 
 @reports_errors
@@ -59,6 +91,7 @@ def data_split(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here [default: stdout].")
     ] = None,
+    quiet: Quiet = False,
 ) -> None:
     """Assign train/test splits: grouped by article, stratified over labels, deterministic."""
     from topictag.data.corpus import read_corpus, write_corpus
@@ -76,9 +109,7 @@ def data_split(
 
 @reports_errors
 def data_import(
-    format: Annotated[
-        str, typer.Argument(help="fasttext, csv, tsv, reuters21578, 20newsgroups or articles.")
-    ],
+    format: Annotated[ImportFormat, typer.Argument(help="The file type to read.")],
     source: Annotated[Path, typer.Argument(help="The file or folder to read.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="JSON Lines file to write.")],
     text_column: Annotated[str, typer.Option(help="CSV/TSV: the text column.")] = "text",
@@ -89,16 +120,15 @@ def data_import(
     ] = ";",
     encoding: Annotated[str, typer.Option(help="CSV/TSV: file encoding, e.g. cp1252.")] = "utf-8",
     label_prefix: Annotated[str, typer.Option(help="fastText: the label prefix.")] = "__label__",
+    quiet: Quiet = False,
 ) -> None:
     """Convert a corpus from another format to topictag's JSON Lines."""
     from topictag.data.corpus import write_corpus
-    from topictag.data.importers import FORMATS, importer
+    from topictag.data.importers import importer
 
-    if format not in FORMATS:
-        raise typer.BadParameter(f"must be one of {', '.join(FORMATS)}", param_hint="FORMAT")
-    if format == "fasttext":
+    if format == ImportFormat.fasttext:
         options: dict[str, object] = {"prefix": label_prefix}
-    elif format in ("csv", "tsv"):
+    elif format in (ImportFormat.csv, ImportFormat.tsv):
         options = {
             "text_column": text_column,
             "labels_column": labels_column,
@@ -108,7 +138,8 @@ def data_import(
         }
     else:
         options = {}
-    records = importer(format, **options)(source)
+    with progress_display() as progress:
+        records = importer(format.value, progress=progress, **options)(source)
     count = write_corpus(records, output)
     labeled = sum(r.labels is not None for r in records)
     log.info("wrote %s: %d rows (%d labeled)", output, count, labeled)
@@ -116,20 +147,17 @@ def data_import(
 
 @reports_errors
 def data_export(
-    format: Annotated[str, typer.Argument(help="Export format: fasttext.")],
+    format: Annotated[ExportFormat, typer.Argument(help="The file type to write.")],
     path: Annotated[Path, typer.Argument(help="JSON Lines corpus file.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
-    split: Annotated[
-        str | None, typer.Option(help="Only rows of this split (train or test).")
-    ] = None,
+    split: Annotated[Split | None, typer.Option(help="Only rows of this split.")] = None,
     label_prefix: Annotated[str, typer.Option(help="The label prefix.")] = "__label__",
+    quiet: Quiet = False,
 ) -> None:
     """Convert a topictag corpus to fastText's supervised format."""
     from topictag.data.corpus import read_corpus
     from topictag.data.importers import write_fasttext
 
-    if format != "fasttext":
-        raise typer.BadParameter("the only export format is fasttext", param_hint="FORMAT")
-    records = [r for r in read_corpus(path) if split is None or r.split == split]
+    records = [r for r in read_corpus(path) if split is None or r.split == split.value]
     count = write_fasttext(records, output, prefix=label_prefix)
     log.info("wrote %s: %d rows", output, count)

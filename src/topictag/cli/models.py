@@ -3,27 +3,48 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from topictag.cli.common import (
+    AsJson,
+    Format,
+    OutputFormat,
+    Quiet,
     log,
     models_dir,
+    output_format,
     reports_errors,
 )
 from topictag.errors import TopictagError
 
 
+class ModelFileFormat(StrEnum):
+    """The file types ``models export`` writes."""
+
+    joblib = "joblib"
+
+
 @reports_errors
-def models_list() -> None:
+def models_list(
+    format: Format = OutputFormat.text,
+    as_json: AsJson = False,
+    quiet: Quiet = False,
+) -> None:
     """List the model bundles in the models folder ($TOPICTAG_MODELS, default ./models)."""
     from topictag.model.bundle import list_bundles
 
     bundles = list_bundles(models_dir())
     if not bundles:
         raise TopictagError(f"{models_dir()}: no model bundles there")
+    if output_format(format, as_json) == OutputFormat.json:
+        entries = [asdict(b) | {"path": str(b.path)} for b in bundles]
+        typer.echo(json.dumps(entries, indent=2))
+        return
     rows = [("name", "mode", "labels", "test micro F1", "test macro F1")]
     for b in bundles:
         name = b.name + (" (packaged)" if b.packaged else "")
@@ -41,42 +62,33 @@ def models_list() -> None:
 @reports_errors
 def models_show(
     model: Annotated[str, typer.Argument(help="Model folder or name.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the whole manifest.")] = False,
+    format: Format = OutputFormat.text,
+    as_json: AsJson = False,
+    quiet: Quiet = False,
 ) -> None:
-    """Show a model's labels, thresholds, training data, metrics and versions."""
-    from topictag.model.inference import load_model
+    """Show a model's labels, thresholds, training data, metrics and versions (json: model.json)."""
+    from topictag.model.summary import describe_model
 
-    loaded = load_model(model)
-    manifest = loaded.manifest
-    if as_json:
-        typer.echo(json.dumps(manifest, indent=2))
+    summary = describe_model(model)
+    if output_format(format, as_json) == OutputFormat.json:
+        typer.echo(json.dumps(summary.manifest, indent=2))
         return
-    training = manifest["training_data"]
-    test = (manifest.get("metrics") or {}).get("test")
     lines = [
-        f"model: {loaded.path}",
-        f"mode: {manifest['mode']}"
-        + ("  (at least one label)" if manifest["at_least_one"] else ""),
-        f"features: {manifest['weights']['n_features']}",
-        f"training data: {', '.join(f['name'] for f in training['files'])} "
-        f"(sha256 {training['sha256']}), {training['train_rows']} train / "
-        f"{training['test_rows']} test rows",
+        f"model: {summary.path}",
+        f"mode: {summary.mode}" + ("  (at least one label)" if summary.at_least_one else ""),
+        f"features: {summary.n_features}",
+        f"training data: {', '.join(summary.training_files)} (sha256 {summary.training_sha256}), "
+        f"{summary.train_rows} train / {summary.test_rows} test rows",
         "labels and thresholds:",
-        *[
-            f"  {label:<24} {t:.3f}"
-            for label, t in zip(loaded.labels, loaded.thresholds.tolist(), strict=True)
-        ],
+        *[f"  {label:<24} {t:.3f}" for label, t in summary.thresholds.items()],
     ]
-    if test:
+    if summary.test:
         lines.append(
-            f"test: micro F1 {test['micro']['f1']:.3f}, macro F1 {test['macro']['f1']:.3f}, "
-            f"subset accuracy {test['subset_accuracy']:.3f}"
+            f"test: micro F1 {summary.test['micro_f1']:.3f}, "
+            f"macro F1 {summary.test['macro_f1']:.3f}, "
+            f"subset accuracy {summary.test['subset_accuracy']:.3f}"
         )
-    lines.append(
-        "versions: "
-        + ", ".join(f"{k} {v}" for k, v in manifest["versions"].items())
-        + f", topictag {manifest['topictag_version']}"
-    )
+    lines.append("versions: " + ", ".join(f"{k} {v}" for k, v in summary.versions.items()))
     typer.echo("\n".join(lines))
 
 
@@ -84,7 +96,10 @@ def models_show(
 def models_export(
     model: Annotated[str, typer.Argument(help="Model folder or name.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
-    format: Annotated[str, typer.Option("--format", help="Export format: joblib.")] = "joblib",
+    format: Annotated[
+        ModelFileFormat, typer.Option("--format", help="The file type to write.")
+    ] = ModelFileFormat.joblib,
+    quiet: Quiet = False,
 ) -> None:
     """Export the equivalent scikit-learn Pipeline (a pickle: load it only from trusted sources)."""
     import joblib
@@ -93,8 +108,6 @@ def models_export(
     from topictag.model.inference import load_model
     from topictag.train.bridge import to_sklearn
 
-    if format != "joblib":
-        raise typer.BadParameter("the only export format is joblib", param_hint="--format")
     pipeline = to_sklearn(load_model(model))
     with atomic_write(output, "wb") as handle:
         joblib.dump(pipeline, handle)
@@ -115,6 +128,7 @@ def models_prune(
     force: Annotated[
         bool, typer.Option("--force", "-f", help="Replace an existing model.")
     ] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Write a smaller copy of a model: fewer features and/or 16-bit weights."""
     from topictag.model.bundle import load_bundle, resolve_model
@@ -137,6 +151,7 @@ def models_prune(
 @reports_errors
 def models_verify(
     model: Annotated[str, typer.Argument(help="Model folder or name to audit.")],
+    quiet: Quiet = False,
 ) -> None:
     """Audit a bundle you were handed: schema, hashes, archive members, token patterns."""
     from topictag.model.audit import verify_bundle
@@ -148,6 +163,7 @@ def models_verify(
 @reports_errors
 def models_upgrade(
     folder: Annotated[Path, typer.Argument(help="A bundle folder of format version 1.")],
+    quiet: Quiet = False,
 ) -> None:
     """Convert a bundle written by topictag 0.1 (format version 1) to the current format."""
     from topictag.model.audit import upgrade_bundle

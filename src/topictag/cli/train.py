@@ -11,10 +11,12 @@ from topictag.cli.common import (
     DEFAULT_CONFIG,
     DEFAULT_DATA,
     DEFAULT_MODEL,
+    Quiet,
     log,
     models_dir,
     reports_errors,
 )
+from topictag.cli.progress import progress_display
 from topictag.errors import TopictagError
 
 
@@ -22,11 +24,20 @@ from topictag.errors import TopictagError
 def train(
     data: Annotated[
         list[Path] | None,
-        typer.Option("--data", "-d", help="Labeled JSON Lines file(s) [default: bundled corpus]."),
+        typer.Option(
+            "--data",
+            "-d",
+            help=f"Labeled JSON Lines file(s) [default: {DEFAULT_DATA}, in the repository].",
+        ),
     ] = None,
     config: Annotated[
-        Path, typer.Option("--config", "-c", help="Training recipe (TOML).")
-    ] = DEFAULT_CONFIG,
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help=f"Training recipe (TOML) [default: {DEFAULT_CONFIG}, else the packaged one].",
+        ),
+    ] = None,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -64,11 +75,12 @@ def train(
     force: Annotated[
         bool, typer.Option("--force", "-f", help="Replace an existing model.")
     ] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Train a model on the train split and evaluate it on the test split."""
     from topictag.data.corpus import read_label_file
     from topictag.evaluate.metrics import format_summary
-    from topictag.train.recipe import load_config, load_search_space
+    from topictag.train.recipe import default_recipe, load_config, load_search_space
     from topictag.train.saving import save_model
     from topictag.train.training import train_model
 
@@ -79,20 +91,30 @@ def train(
         raise typer.BadParameter("--budget and --trials go with --tune")
     if budget is not None and trials is not None:
         raise typer.BadParameter("give --budget or --trials, not both")
+    if data is None and not DEFAULT_DATA.is_file():
+        raise TopictagError(
+            f"no --data given and the bundled corpus ({DEFAULT_DATA}) is not here (it ships "
+            "with the repository, not the package): give --data FILE.jsonl"
+        )
+    if config is None:
+        config = DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else default_recipe()
     recipe = load_config(config)
     if seed is not None:
         recipe = recipe.replace(seed=seed)
     keep = read_label_file(labels) if labels else None
-    result = train_model(
-        data or [DEFAULT_DATA],
-        recipe,
-        labels=keep,
-        cv=cv,
-        n_jobs=jobs,
-        tune_budget=(budget or 150.0) if tune and trials is None else None,
-        tune_trials=trials if tune else None,
-        search_space=load_search_space(config) if tune else None,
-    )
+    space = load_search_space(config) if tune else None
+    with progress_display() as progress:
+        result = train_model(
+            data or [DEFAULT_DATA],
+            recipe,
+            labels=keep,
+            cv=cv,
+            n_jobs=jobs,
+            tune_budget=(budget or 150.0) if tune and trials is None else None,
+            tune_trials=trials if tune else None,
+            search_space=space,
+            progress=progress,
+        )
     save_model(result.data, output, force=force)
     log.info("saved %s", output)
     if save_recipe is not None:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import stat
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -22,6 +24,7 @@ from typing import IO, Any
 
 from topictag.data.files import atomic_write
 from topictag.errors import DataError
+from topictag.progress import Progress, report
 
 SPLITS = ("train", "test")
 STDIN = "-"
@@ -53,7 +56,9 @@ class Record:
         return row | self.extra
 
 
-def iter_lines(source: str | Path, stream: IO[bytes] | None = None) -> Iterator[tuple[int, str]]:
+def iter_lines(
+    source: str | Path, stream: IO[bytes] | None = None, *, progress: Progress | None = None
+) -> Iterator[tuple[int, str]]:
     """Yield ``(line_number, text)`` for each line of a UTF-8 file, without the line ending.
 
     Parameters
@@ -62,6 +67,9 @@ def iter_lines(source: str | Path, stream: IO[bytes] | None = None) -> Iterator[
         A file path, or ``"-"`` for standard input.
     stream : binary file, optional
         Read from this stream instead of opening ``source`` (``source`` still names it in errors).
+    progress : callable, optional
+        Called with a ``"reading"`` :class:`~topictag.progress.Step` of bytes read (of the
+        file's size, for a regular file) every 1,024 lines and at the end.
 
     Raises
     ------
@@ -78,13 +86,16 @@ def iter_lines(source: str | Path, stream: IO[bytes] | None = None) -> Iterator[
             except OSError as exc:
                 raise DataError(f"cannot read file: {exc.strerror}", source=name) from None
             with stream:
-                yield from _decode_lines(name, stream)
+                yield from _decode_lines(name, stream, progress)
             return
-    yield from _decode_lines(name, stream)
+    yield from _decode_lines(name, stream, progress)
 
 
-def _decode_lines(name: str, stream: IO[bytes]) -> Iterator[tuple[int, str]]:
-    for number, raw in enumerate(stream, start=1):
+def _decode_lines(
+    name: str, stream: IO[bytes], progress: Progress | None = None
+) -> Iterator[tuple[int, str]]:
+    raws: Iterable[bytes] = stream if progress is None else _counted(name, stream, progress)
+    for number, raw in enumerate(raws, start=1):
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -96,6 +107,22 @@ def _decode_lines(name: str, stream: IO[bytes]) -> Iterator[tuple[int, str]]:
         if number == 1 and line.startswith("\ufeff"):
             line = line[1:]
         yield number, line.rstrip("\r\n")
+
+
+def _counted(name: str, stream: IO[bytes], progress: Progress) -> Iterator[bytes]:
+    """Yield the lines of ``stream``, reporting the bytes read now and then."""
+    try:
+        info = os.fstat(stream.fileno())
+        size = float(info.st_size) if stat.S_ISREG(info.st_mode) else None
+    except (OSError, ValueError, AttributeError):  # no descriptor (an in-memory stream)
+        size = None
+    read = 0
+    for number, raw in enumerate(stream, start=1):
+        read += len(raw)
+        if number % 1024 == 0:
+            report(progress, "reading", read, size, note=name)
+        yield raw
+    report(progress, "reading", read, size if size is not None else read, note=name)
 
 
 def iter_json_objects(source: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:

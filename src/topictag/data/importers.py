@@ -18,6 +18,7 @@ from pathlib import Path
 from topictag.data.articles import split_paragraphs
 from topictag.data.corpus import Record, iter_lines
 from topictag.errors import DataError
+from topictag.progress import Progress, report
 
 FORMATS = ("fasttext", "csv", "tsv", "reuters21578", "20newsgroups", "articles")
 FASTTEXT_PREFIX = "__label__"
@@ -155,13 +156,14 @@ _D = re.compile(r"<D>(.*?)</D>", re.S)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def read_reuters21578(source: str | Path) -> list[Record]:
+def read_reuters21578(source: str | Path, *, progress: Progress | None = None) -> list[Record]:
     """Read the Reuters-21578 SGML files (``reut2-*.sgm``, plain or ``.gz``) in ModApte split.
 
     Keeps the ModApte documents (``TOPICS="YES"`` with ``LEWISSPLIT`` TRAIN or TEST) with their
     TOPICS labels in order; an empty TOPICS element is a real "no topic" example (``[]``).
     Text is the TITLE and the BODY (entities decoded, control characters dropped); documents
     without that markup use their whole TEXT element. Ids are the NEWID attribute.
+    ``progress`` receives an ``"importing"`` step after each file.
     """
     source = Path(source)
     files = (
@@ -172,7 +174,7 @@ def read_reuters21578(source: str | Path) -> list[Record]:
     if not files:
         raise DataError("no reut2-*.sgm or reut2-*.sgm.gz files in the folder", source=str(source))
     records = []
-    for path in files:
+    for done, path in enumerate(files, start=1):
         text = _read_latin1(path)
         opened = text.count("<REUTERS")
         found, line, position = 0, 1, 0
@@ -208,33 +210,37 @@ def read_reuters21578(source: str | Path) -> list[Record]:
             raise DataError(
                 "malformed SGML: <REUTERS> element is not closed", source=str(path), line=unclosed
             )
+        report(progress, "importing", done, len(files), note=path.name)
     return records
 
 
-def read_20newsgroups(source: str | Path) -> list[Record]:
+def read_20newsgroups(source: str | Path, *, progress: Progress | None = None) -> list[Record]:
     """Read the 20 Newsgroups "by date" layout: ``*train*/GROUP/FILE`` and ``*test*/GROUP/FILE``.
 
     The label is the group folder's name; the split comes from the top folder's name. Files are
-    read as UTF-8, falling back to Latin-1.
+    read as UTF-8, falling back to Latin-1. ``progress`` receives an ``"importing"`` step after
+    each group folder.
     """
     source = Path(source)
     if not source.is_dir():
         raise DataError("expected a folder with train and test subfolders", source=str(source))
     records = []
+    folders = []
     for top in sorted(p for p in source.iterdir() if p.is_dir()):
         split = "train" if "train" in top.name else "test" if "test" in top.name else None
-        if split is None:
-            continue
-        for group in sorted(p for p in top.iterdir() if p.is_dir()):
-            for message in sorted(p for p in group.iterdir() if p.is_file()):
-                records.append(
-                    Record(
-                        id=f"{split}/{group.name}/{message.name}",
-                        text=_read_text(message),
-                        labels=(group.name,),
-                        split=split,
-                    )
+        if split is not None:
+            folders += [(split, g) for g in sorted(p for p in top.iterdir() if p.is_dir())]
+    for done, (split, group) in enumerate(folders, start=1):
+        for message in sorted(p for p in group.iterdir() if p.is_file()):
+            records.append(
+                Record(
+                    id=f"{split}/{group.name}/{message.name}",
+                    text=_read_text(message),
+                    labels=(group.name,),
+                    split=split,
                 )
+            )
+        report(progress, "importing", done, len(folders), note=f"{split}/{group.name}")
     if not records:
         raise DataError(
             "no messages found (expected e.g. 20news-bydate-train/GROUP/FILE)", source=str(source)
@@ -242,28 +248,35 @@ def read_20newsgroups(source: str | Path) -> list[Record]:
     return records
 
 
-def read_articles(source: str | Path) -> list[Record]:
+def read_articles(source: str | Path, *, progress: Progress | None = None) -> list[Record]:
     """Read plain-text articles (a file, or every ``*.txt`` in a folder) as unlabeled paragraphs.
 
     Each file is one article (``article_id`` = the file name without extension), split into
-    paragraphs by :func:`topictag.data.articles.split_paragraphs`.
+    paragraphs by :func:`topictag.data.articles.split_paragraphs`. ``progress`` receives an
+    ``"importing"`` step after each file.
     """
     source = Path(source)
     files = sorted(source.glob("*.txt")) if source.is_dir() else [source]
     if not files:
         raise DataError("no .txt files in the folder", source=str(source))
     records = []
-    for path in files:
+    for done, path in enumerate(files, start=1):
         paragraphs = split_paragraphs("\n".join(line for _, line in iter_lines(path)))
         records += [
             Record(id=f"{path.stem}-{k}", text=p, article_id=path.stem)
             for k, p in enumerate(paragraphs, start=1)
         ]
+        report(progress, "importing", done, len(files), note=path.name)
     return records
 
 
-def importer(format: str, **options: object) -> Callable[[str | Path], list[Record]]:
-    """Return the reader for a format name (one of :data:`FORMATS`)."""
+def importer(
+    format: str, *, progress: Progress | None = None, **options: object
+) -> Callable[[str | Path], list[Record]]:
+    """Return the reader for a format name (one of :data:`FORMATS`).
+
+    ``progress`` goes to the readers of many files (Reuters-21578, 20 Newsgroups, articles).
+    """
     if format == "fasttext":
         return lambda src: read_fasttext(src, **options)  # type: ignore[arg-type]
     if format in ("csv", "tsv"):
@@ -276,7 +289,8 @@ def importer(format: str, **options: object) -> Callable[[str | Path], list[Reco
     }
     if format not in readers:
         raise ValueError(f"unknown format {format!r}")
-    return readers[format]
+    reader = readers[format]
+    return lambda src: reader(src, progress=progress)
 
 
 def _element(text: str, tag: str) -> str | None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from topictag.data.corpus import STDIN, iter_lines, parse_json_object
 from topictag.errors import DataError
+from topictag.progress import Progress
 
 FORMATS = ("auto", "text", "jsonl", "csv")
 RESERVED = ("labels", "scores", "known_terms", "paragraph", "article", "paragraphs", "gold_labels")
@@ -52,6 +53,7 @@ def read_items(
     text_field: str = "text",
     id_field: str = "id",
     whole: bool = False,
+    progress: Progress | None = None,
 ) -> Iterator[Item | DataError]:
     """Yield the items of a file (or ``"-"`` for stdin), or a DataError for each bad row.
 
@@ -65,9 +67,11 @@ def read_items(
         Field (or CSV column) names of the text and the id.
     whole : bool
         For plain text, the whole input is one item (an article) instead of one per line.
+    progress : callable, optional
+        Receives the bytes read (see :func:`topictag.data.corpus.iter_lines`).
     """
     name = str(source)
-    lines = iter_lines(source)
+    lines = iter_lines(source, progress=progress)
     if input_format == "auto":
         input_format = _EXTENSIONS.get(Path(name).suffix.lower(), "") if name != STDIN else ""
         if not input_format:

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from topictag.data.corpus import Record, group_keys
+from topictag.data.corpus import Record, group_keys, normalize_text
 from topictag.errors import DataError
 
 
@@ -17,13 +17,15 @@ def split_corpus(
 ) -> list[Record]:
     """Assign ``split`` to every record: group-aware, stratified over labels, deterministic.
 
-    Groups (``article_id``, else the normalized-text hash) are kept whole. Groups are assigned
-    by iterative stratification (Sechidis et al., 2011) applied to groups: the rarest label is
-    placed first, each of its groups going to the side that most wants that label.
+    Groups (see :func:`split_groups`: an article, together with every row that shares a text
+    with it) are kept whole, so that ``data validate`` finds neither an article nor a text on
+    both sides. Groups are assigned by iterative stratification (Sechidis et al., 2011)
+    applied to groups: the rarest label is placed first, each of its groups going to the side
+    that most wants that label.
     """
     if not 0.0 < test_size < 1.0:
         raise DataError(f"test size must be between 0 and 1, got {test_size}")
-    keys = group_keys(records)
+    keys = split_groups(records)
     members: dict[str, list[int]] = defaultdict(list)
     for i, key in enumerate(keys):
         members[key].append(i)
@@ -63,6 +65,41 @@ def split_corpus(
     _refine(side, members, group_labels, totals, test_size, len(records), order=groups)
     names = ("train", "test")
     return [replace(r, split=names[side[keys[i]]]) for i, r in enumerate(records)]
+
+
+def split_groups(records: Sequence[Record]) -> list[str]:
+    """Return each record's split group: rows linked by an article or by a text, transitively.
+
+    Two rows are in one group when they share an ``article_id`` or the same normalized
+    non-empty text, and so on along chains (union-find over both keys): a text that appears
+    under two article ids joins the two articles. A group is named by the smallest
+    :func:`~topictag.data.corpus.group_keys` key among its rows, so a group that links nothing
+    keeps its own key.
+    """
+    keys = group_keys(records)
+    parent = list(range(len(records)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first: dict[str, int] = {}
+    for i, r in enumerate(records):
+        text = normalize_text(r.text)
+        for link in (keys[i], "same-text:" + text if text else None):
+            if link is None:
+                continue
+            j = first.setdefault(link, i)
+            a, b = root(i), root(j)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    names: dict[int, str] = {}
+    for i in range(len(records)):
+        top = root(i)
+        names[top] = min(names.get(top, keys[i]), keys[i])
+    return [names[root(i)] for i in range(len(records))]
 
 
 def _refine(

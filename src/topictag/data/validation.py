@@ -19,6 +19,7 @@ import numpy as np
 
 from topictag.data.corpus import Record, iter_json_objects, parse_record
 from topictag.errors import DataError
+from topictag.progress import Progress, report
 
 ERROR = "error"
 WARNING = "warning"
@@ -69,7 +70,9 @@ class ValidationReport:
         }
 
 
-def validate_corpus(paths: Sequence[str | Path], *, min_examples: int = 5) -> ValidationReport:
+def validate_corpus(
+    paths: Sequence[str | Path], *, min_examples: int = 5, progress: Progress | None = None
+) -> ValidationReport:
     """Check corpus files and return every finding (schema errors do not stop the scan).
 
     Parameters
@@ -78,7 +81,11 @@ def validate_corpus(paths: Sequence[str | Path], *, min_examples: int = 5) -> Va
         JSON Lines corpus files.
     min_examples : int
         Warn about labels with fewer examples than this.
+    progress : callable, optional
+        Receives a ``"validating"`` step after reading each file and after each check.
     """
+    steps = len(paths) + 4
+    done = 0
     findings: list[Finding] = []
     records: list[Record] = []
     where: list[str] = []
@@ -92,18 +99,24 @@ def validate_corpus(paths: Sequence[str | Path], *, min_examples: int = 5) -> Va
                     findings.append(Finding(ERROR, "schema", str(error), [f"{path}:{number}"]))
         except DataError as error:  # malformed JSON, bad bytes or empty file: stop this file
             findings.append(Finding(ERROR, "schema", str(error), [str(error).split(": ")[0]]))
+        done += 1
+        report(progress, "validating", done, steps, note=f"read {path}")
     findings += _split_leaks(records, where)
     findings += _duplicates(records, where)
+    report(progress, "validating", done + 1, steps, note="split leaks and duplicates")
     tokens = _Tokens.of(records)
     near, near_pairs = _near_duplicates(records, where, tokens)
     findings += near
+    report(progress, "validating", done + 2, steps, note="near duplicates")
     findings += _shared_spans(records, where, tokens, near_pairs)
+    report(progress, "validating", done + 3, steps, note="shared spans")
     findings += _label_findings(records, min_examples)
     findings += [
         Finding(WARNING, "empty-text", "paragraph text is empty or whitespace", [where[i]])
         for i, r in enumerate(records)
         if not r.text.strip()
     ]
+    report(progress, "validating", steps, steps, note="labels")
     return ValidationReport(rows=len(records), findings=findings)
 
 

@@ -1,110 +1,208 @@
-"""Scoring a model on labeled paragraphs."""
+"""Evaluating a model on labeled data: what ``topictag evaluate`` computes, prints and writes.
+
+:func:`evaluate_model` returns an :class:`Evaluation`; its ``markdown`` is what the command
+prints and its ``write(folder)`` writes what ``--output folder`` writes (``metrics.json``,
+``report.md``, ``report.html``), so a notebook gets exactly the command's files.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from topictag.data.corpus import Record
+from topictag.data.corpus import Record, read_corpus
+from topictag.data.files import atomic_write, file_sha256
 from topictag.errors import DataError
-from topictag.evaluate.metrics import compute_metrics, indicator_matrix
-from topictag.model.inference import Model
+from topictag.evaluate.metrics import SCHEMA_VERSION
+from topictag.evaluate.predictions import (
+    Predictions,
+    compare_predictions,
+    intervals_of,
+    metrics_of,
+    predict_records,
+)
+from topictag.evaluate.report import comparison_markdown, metrics_markdown
+from topictag.model.inference import Model, load_model
 
-BATCH = 512
+log = logging.getLogger("topictag")
+
+FILES = ("metrics.json", "report.md", "report.html")
 
 
 @dataclass
-class Predictions:
-    """A model's outputs on labeled records, aligned row by row."""
+class Evaluation:
+    """A model's evaluation on labeled paragraphs.
 
-    records: Sequence[Record]
-    labels: list[str]
-    gold: np.ndarray  # (n, n_labels) binary
-    predicted: np.ndarray  # (n, n_labels) binary
-    proba: np.ndarray  # (n, n_labels)
-    raw: np.ndarray  # (n, n_labels) linear scores
+    Attributes
+    ----------
+    name : str
+        The model's name in titles and in ``metrics.json``.
+    model : Model
+    predictions : Predictions
+        The model's outputs, row by row.
+    metrics : dict
+        The metrics (``metrics`` in ``schemas/metrics.schema.json``).
+    intervals : dict
+        95% bootstrap intervals of the headline metrics.
+    document : dict
+        The whole ``metrics.json`` document.
+    comparison : dict or None
+        The paired comparison with a second model, when one was given.
+    """
+
+    name: str
+    model: Model
+    predictions: Predictions
+    metrics: dict[str, Any]
+    intervals: dict[str, dict[str, float]]
+    document: dict[str, Any]
+    comparison: dict[str, Any] | None = None
+
+    @property
+    def markdown(self) -> str:
+        """The Markdown report (``report.md``; what ``topictag evaluate`` prints)."""
+        text = metrics_markdown(
+            self.metrics, title=f"Evaluation of {self.name}", intervals=self.intervals
+        )
+        if self.comparison:
+            text += comparison_markdown(self.comparison)
+        return text
+
+    def html(self) -> str:
+        """Render the self-contained HTML report (``report.html``)."""
+        from topictag.evaluate.report_html import render_report
+
+        log.info("rendering report.html")
+        return render_report(
+            self.model,
+            self.name,
+            self.predictions,
+            self.metrics,
+            self.intervals,
+            comparison=self.comparison,
+        )
+
+    def write(self, folder: str | Path) -> list[Path]:
+        """Write ``metrics.json``, ``report.md`` and ``report.html`` into ``folder``, atomically.
+
+        Returns
+        -------
+        list of Path
+            The files written, in that order.
+        """
+        folder = Path(folder)
+        texts = [json.dumps(self.document, indent=2) + "\n", self.markdown, self.html()]
+        paths = []
+        for file, text in zip(FILES, texts, strict=True):
+            with atomic_write(folder / file) as handle:
+                handle.write(text)
+            paths.append(folder / file)
+        return paths
 
 
-def predict_records(model: Model, records: Sequence[Record]) -> Predictions:
-    """Run a model over labeled records.
+def evaluate_model(
+    model: Model | str | Path,
+    data: str | Path | Sequence[str | Path] | Sequence[Record],
+    *,
+    split: str = "test",
+    compare: Model | str | Path | None = None,
+    name: str | None = None,
+) -> Evaluation:
+    """Score a model on labeled paragraphs, with bootstrap intervals and an optional comparison.
+
+    Parameters
+    ----------
+    model : Model, or a bundle folder or name
+    data : path, sequence of paths, or sequence of Record
+        Labeled JSON Lines files, or records already read.
+    split : str
+        Evaluate the rows of this split (``"all"``: every row); ignored when no row has one.
+    compare : Model, or a bundle folder or name, optional
+        A second model scored on the same rows: paired bootstrap, and McNemar's test for
+        single-label models.
+    name : str, optional
+        The model's name in the report [default: the folder name].
+
+    Returns
+    -------
+    Evaluation
 
     Raises
     ------
+    ModelError
+        If a model cannot be loaded.
     DataError
-        If there are no records or a record has no ``labels``.
+        If the data cannot be read, no row is in ``split``, a row has no ``labels``, or the
+        two models have different labels.
+
+    Examples
+    --------
+    >>> import topictag
+    >>> result = topictag.evaluate_model("news-topics", "paragraphs.jsonl")  # doctest: +SKIP
+    >>> result.metrics["micro"]["f1"]                                         # doctest: +SKIP
+    0.708
+    >>> result.write("report/")                                               # doctest: +SKIP
     """
-    if not records:
-        raise DataError("no paragraphs to evaluate")
-    unlabeled = next((r for r in records if r.labels is None), None)
-    if unlabeled is not None:
-        raise DataError(
-            f"paragraph {unlabeled.id!r} has no 'labels'; evaluation needs labeled data"
+    loaded = model if isinstance(model, Model) else load_model(model)
+    other = compare if isinstance(compare, Model) or compare is None else load_model(compare)
+    records, files, digest = _read(data)
+    if split != "all" and any(r.split is not None for r in records):
+        records = [r for r in records if r.split == split]
+        if not records:
+            where = ", ".join(map(str, files)) if files else "the given records"
+            raise DataError(f"no rows with split {split!r} in {where}")
+    name = name or _name(model)
+    log.info("evaluating %s on %d paragraphs", name, len(records))
+    predictions = predict_records(loaded, records)
+    metrics = metrics_of(loaded, predictions)
+    intervals = intervals_of(predictions)
+    comparison = None
+    if other is not None:
+        comparison = compare_predictions(
+            predictions,
+            predict_records(other, records),
+            names=(name, _name(compare)),
+            mode=loaded.mode,
         )
-    probas, raws, chosen = [], [], []
-    for start in range(0, len(records), BATCH):
-        scores = model.score([r.text for r in records[start : start + BATCH]])
-        probas.append(scores.proba)
-        raws.append(scores.raw)
-        chosen += model.decide(scores.proba, known=scores.known_terms > 0)
-    return Predictions(
-        records=records,
-        labels=model.labels,
-        gold=indicator_matrix([r.labels or () for r in records], model.labels),
-        predicted=indicator_matrix(chosen, model.labels),
-        proba=np.vstack(probas),
-        raw=np.vstack(raws),
-    )
-
-
-def evaluate_model(model: Model, records: Sequence[Record]) -> dict[str, Any]:
-    """Predict every record with ``model`` and return the metrics (:mod:`~.metrics`).
-
-    Raises
-    ------
-    DataError
-        If there are no records or a record has no ``labels``.
-    """
-    return metrics_of(model, predict_records(model, records))
-
-
-def metrics_of(model: Model, predictions: Predictions) -> dict[str, Any]:
-    """The metrics of predictions (gold labels the model does not know are counted)."""
-    gold = [r.labels or () for r in predictions.records]
-    return compute_metrics(gold, predictions.predicted, model.labels, mode=model.mode)
-
-
-def intervals_of(predictions: Predictions) -> dict[str, dict[str, float]]:
-    """95% bootstrap intervals of the headline metrics (resampling articles when known)."""
-    from topictag.evaluate.bootstrap import confidence_intervals, unit_counts, unit_ids
-
-    units = unit_ids([r.article_id for r in predictions.records])
-    return confidence_intervals(unit_counts(predictions.gold, predictions.predicted, units))
-
-
-def compare_predictions(
-    a: Predictions, b: Predictions, *, names: tuple[str, str], mode: str
-) -> dict[str, Any]:
-    """Compare two models' predictions on the same records (paired bootstrap, McNemar)."""
-    from topictag.evaluate.bootstrap import mcnemar, paired_comparison, unit_counts, unit_ids
-
-    if a.labels != b.labels:
-        raise DataError(
-            f"models {names[0]!r} and {names[1]!r} have different labels; compare models "
-            "trained for the same labels"
-        )
-    units = unit_ids([r.article_id for r in a.records])
-    result: dict[str, Any] = {
-        "a": names[0],
-        "b": names[1],
-        "overall": paired_comparison(
-            unit_counts(a.gold, a.predicted, units), unit_counts(b.gold, b.predicted, units)
-        ),
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "model": {"name": name, "sha256": _weights_sha256(loaded)},
+        "data": {"files": [Path(p).name for p in files], "sha256": digest, "split": split},
+        "metrics": metrics,
+        "intervals": intervals,
+        **({"comparison": comparison} if comparison else {}),
     }
-    if mode == "single-label":
-        a_right = np.all(a.gold == a.predicted, axis=1)
-        b_right = np.all(b.gold == b.predicted, axis=1)
-        result["mcnemar"] = mcnemar(a_right, b_right)
-    return result
+    return Evaluation(name, loaded, predictions, metrics, intervals, document, comparison)
+
+
+def _read(
+    data: str | Path | Sequence[str | Path] | Sequence[Record],
+) -> tuple[list[Record], list[str | Path], str]:
+    """Return (records, files, SHA-256 of the data) for paths or records."""
+    items: list[Any] = [data] if isinstance(data, str | Path) else list(data)
+    if items and all(isinstance(item, Record) for item in items):
+        digest = hashlib.sha256()
+        for record in items:  # the bytes write_corpus would write
+            digest.update((json.dumps(record.to_json(), ensure_ascii=False) + "\n").encode())
+        return items, [], digest.hexdigest()
+    return read_corpus(items), items, file_sha256(items)
+
+
+def _name(model: Model | str | Path | None) -> str:
+    if isinstance(model, Model):
+        return model.path.name if model.path is not None else "model"
+    return Path(str(model)).name
+
+
+def _weights_sha256(model: Model) -> str:
+    weights = model.manifest.get("weights", {}).get("sha256")
+    if weights:
+        return str(weights)
+    from topictag.model.bundle import _npz_bytes  # a model not saved yet: the bytes it would get
+
+    return hashlib.sha256(_npz_bytes(model.data.arrays())).hexdigest()

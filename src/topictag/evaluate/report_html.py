@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from topictag.evaluate.evaluation import Predictions
+from topictag.evaluate.predictions import Predictions
 from topictag.model.decision import SINGLE_LABEL
 from topictag.model.inference import Model
 
@@ -48,21 +48,26 @@ def render_report(
     *,
     comparison: dict[str, Any] | None = None,
 ) -> str:
-    """Return the report as one HTML document."""
+    """Return the report as one HTML document.
+
+    The figures are matplotlib ``Figure`` objects drawn straight to SVG: no backend is
+    selected and pyplot is not used, and the style lives in an ``rc_context`` that is restored
+    on return, so the caller's matplotlib settings are untouched.
+    """
     import matplotlib
 
-    matplotlib.use("svg")
-    matplotlib.rcParams.update({"svg.hashsalt": "topictag", "font.size": 9})
     labels = model.labels
-    sections = [
-        _summary(metrics, intervals, predictions),
-        _label_table(model, predictions, metrics),
-        _pr_curves(model, predictions),
-        _reliability(predictions),
-        _confusion(model, predictions),
-        _ngrams(model),
-        _errors(model, predictions),
-    ]
+    # a fixed hash salt keeps the SVG ids, and so the page, the same from run to run
+    with matplotlib.rc_context({"svg.hashsalt": "topictag", "font.size": 9}):
+        sections = [
+            _summary(metrics, intervals, predictions),
+            _label_table(model, predictions, metrics),
+            _pr_curves(model, predictions),
+            _reliability(predictions),
+            _confusion(model, predictions),
+            _ngrams(model),
+            _errors(model, predictions),
+        ]
     if comparison:
         sections.insert(1, _comparison(comparison))
     nav = "".join(
@@ -160,13 +165,13 @@ def _label_table(model: Model, predictions: Predictions, metrics: dict[str, Any]
 
 
 def _pr_curves(model: Model, predictions: Predictions) -> str:
-    import matplotlib.pyplot as plt
     from sklearn.metrics import precision_recall_curve
 
     figures = []
     for j, label in enumerate(model.labels):
         y, p = predictions.gold[:, j], predictions.proba[:, j]
-        fig, ax = plt.subplots(figsize=(2.6, 2.2))
+        fig = _figure(figsize=(2.6, 2.2))
+        ax = fig.subplots()
         if y.any():
             precision, recall, thresholds = precision_recall_curve(y, p)
             ax.plot(recall, precision, color="#1565c0", lw=1.4)
@@ -193,12 +198,9 @@ def _pr_curves(model: Model, predictions: Predictions) -> str:
 
 
 def _reliability(predictions: Predictions) -> str:
-    import matplotlib.pyplot as plt
-
     ece = expected_calibration_error(predictions.proba, predictions.gold)
-    fig, (top, bottom) = plt.subplots(
-        2, 1, figsize=(4.2, 4.2), gridspec_kw={"height_ratios": [3, 1]}, sharex=True
-    )
+    fig = _figure(figsize=(4.2, 4.2))
+    top, bottom = fig.subplots(2, 1, gridspec_kw={"height_ratios": [3, 1]}, sharex=True)
     used = ece["count"] > 0
     top.plot([0, 1], [0, 1], ls="--", color="#999", lw=1)
     top.plot(ece["confidence"][used], ece["frequency"][used], "o-", color="#1565c0")
@@ -219,13 +221,12 @@ def _reliability(predictions: Predictions) -> str:
 
 
 def _confusion(model: Model, predictions: Predictions) -> str:
-    import matplotlib.pyplot as plt
-
     labels = model.labels
     matrix = predictions.gold.T.astype(float) @ predictions.predicted.astype(float)
     single = model.mode == SINGLE_LABEL
     size = max(4.0, 0.28 * len(labels) + 2.0)
-    fig, ax = plt.subplots(figsize=(size, size))
+    fig = _figure(figsize=(size, size))
+    ax = fig.subplots()
     shown = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
     ax.imshow(shown, cmap="Blues", vmin=0, vmax=1)
     ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
@@ -331,12 +332,22 @@ def _errors(model: Model, predictions: Predictions) -> str:
     )
 
 
-def _svg(fig: Any) -> str:
-    import matplotlib.pyplot as plt
+def _figure(**options: Any) -> Any:
+    """Return a new matplotlib ``Figure`` on its own SVG canvas (no pyplot, no global backend).
 
+    The SVG canvas also lays the figure out (``tight_layout``) with SVG text metrics.
+    """
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+    from matplotlib.figure import Figure
+
+    fig = Figure(**options)
+    FigureCanvasSVG(fig)
+    return fig
+
+
+def _svg(fig: Any) -> str:
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
-    plt.close(fig)
     svg = buffer.getvalue()
     return svg[svg.index("<svg") :]
 

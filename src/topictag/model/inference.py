@@ -57,7 +57,14 @@ class Model:
         return self.data.manifest
 
     def score(self, texts: Sequence[str]) -> Scores:
-        """Return raw scores, calibrated probabilities and known-term counts for texts."""
+        """Return raw scores, calibrated probabilities and known-term counts for texts.
+
+        Raises
+        ------
+        TypeError
+            If ``texts`` is one string rather than a sequence of them.
+        """
+        _check_texts(texts)
         rows, cols, vals, known = self._features(texts)
         raw = self._linear_scores(rows, cols, vals, len(texts))
         proba = calibrated_probabilities(
@@ -66,13 +73,51 @@ class Model:
         return Scores(raw=raw, proba=proba, known_terms=known)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Return per-label probabilities, shape (n_texts, n_labels), columns as ``labels``."""
+        """Return per-label probabilities, shape (n_texts, n_labels), columns as ``labels``.
+
+        Raises
+        ------
+        TypeError
+            If ``texts`` is one string: pass ``[text]``.
+        """
         return self.score(texts).proba
 
-    def predict(self, texts: Sequence[str]) -> list[list[str]]:
-        """Return the predicted labels of each text, most probable first."""
+    def predict(
+        self,
+        texts: Sequence[str],
+        *,
+        top_k: int | None = None,
+        threshold: Mapping[str, float] | float | None = None,
+    ) -> list[list[str]]:
+        """Return the predicted labels of each text, most probable first.
+
+        Parameters
+        ----------
+        texts : sequence of str
+            The paragraphs; one string is refused (it would be classified letter by letter).
+        top_k : int, optional
+            Keep at most this many labels per text.
+        threshold : float or mapping, optional
+            One probability threshold for every label, or ``{label: threshold}`` overrides.
+
+        Raises
+        ------
+        TypeError
+            If ``texts`` is one string: pass ``[text]``.
+        ValueError
+            If ``threshold`` names a label the model does not have, or is not in [0, 1].
+
+        Examples
+        --------
+        >>> model.predict(["Brent crude rose 2 percent."], top_k=1)  # doctest: +SKIP
+        [['energy']]
+        >>> model.predict(["Brent crude rose."], threshold={"trade": 0.2})  # doctest: +SKIP
+        [['energy', 'trade']]
+        """
         scores = self.score(texts)
-        return self.decide(scores.proba, known=scores.known_terms > 0)
+        return self.decide(
+            scores.proba, thresholds=threshold, top_k=top_k, known=scores.known_terms > 0
+        )
 
     def decide(
         self,
@@ -93,13 +138,27 @@ class Model:
             Keep at most this many labels per paragraph.
         known : ndarray of bool, optional
             False for paragraphs with no known n-gram, which get no label.
+
+        Raises
+        ------
+        ValueError
+            If ``thresholds`` names a label the model does not have, a threshold is not in
+            [0, 1], or ``top_k`` is below 1.
         """
         cut = self.thresholds.copy()
         if isinstance(thresholds, int | float):
-            cut[:] = float(thresholds)
+            cut[:] = _probability(thresholds, "threshold")
         elif thresholds:
+            index = {label: j for j, label in enumerate(self.labels)}
             for label, value in thresholds.items():
-                cut[self.labels.index(label)] = value
+                if label not in index:
+                    raise ValueError(
+                        f"unknown label {label!r} in thresholds "
+                        f"(the model's labels: {', '.join(self.labels)})"
+                    )
+                cut[index[label]] = _probability(value, f"threshold of {label!r}")
+        if top_k is not None and top_k < 1:
+            raise ValueError(f"top_k must be at least 1, got {top_k}")
         chosen = decide_labels(
             proba,
             cut,
@@ -182,6 +241,21 @@ class Model:
             starts = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
             scores[r[starts]] += np.add.reduceat(contributions, starts, axis=0)
         return scores
+
+
+def _check_texts(texts: Sequence[str]) -> None:
+    if isinstance(texts, str | bytes):
+        raise TypeError(
+            f"expected a list of texts, got one {type(texts).__name__}: "
+            "pass [text] to classify a single text"
+        )
+
+
+def _probability(value: float, what: str) -> float:
+    number = float(value)
+    if not 0.0 <= number <= 1.0:
+        raise ValueError(f"{what} must be a probability between 0 and 1, got {value!r}")
+    return number
 
 
 def load_model(path_or_name: str | Path) -> Model:

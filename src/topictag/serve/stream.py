@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import queue
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +22,7 @@ from topictag.data.inputs import Item
 from topictag.errors import DataError
 from topictag.model.decision import SINGLE_LABEL
 from topictag.model.inference import Model
-from topictag.serve.pool import fork_context
+from topictag.serve.pool import Workers
 
 
 @dataclass
@@ -132,29 +131,47 @@ def classify_stream(
     inherit the loaded model), at most ``2 * jobs`` batches in flight, so memory stays flat
     however long the input is.
     """
-    context = fork_context() if jobs > 1 else None
-    if context is None:
-        for rows in classify_items(
-            model,
-            items,
-            stats=stats,
-            batch_size=batch_size,
-            thresholds=options.thresholds,
-            top_k=options.top_k,
-            paragraphs=options.paragraphs,
-            skip_invalid=skip_invalid,
-            on_skip=on_skip,
-        ):
-            yield render(rows)
-        return
-    stream = batches(
-        items, batch_size=batch_size, stats=stats, skip_invalid=skip_invalid, on_skip=on_skip
-    )
-    from collections import deque
-    from concurrent.futures import Future, ProcessPoolExecutor
+    with Workers(jobs, (model, options, render)) as workers:
+        if not workers.parallel:
+            for rows in classify_items(
+                model,
+                items,
+                stats=stats,
+                batch_size=batch_size,
+                thresholds=options.thresholds,
+                top_k=options.top_k,
+                paragraphs=options.paragraphs,
+                skip_invalid=skip_invalid,
+                on_skip=on_skip,
+            ):
+                yield render(rows)
+            return
+        yield from _classify_in_workers(
+            workers,
+            batches(
+                items,
+                batch_size=batch_size,
+                stats=stats,
+                skip_invalid=skip_invalid,
+                on_skip=on_skip,
+            ),
+            stats,
+        )
 
-    # Input is read in a thread, so that answers are written while the reader waits for more
-    # input (a pipe that is slow to fill), and at most 2 * jobs batches wait in memory.
+
+def _classify_in_workers(
+    workers: Workers[Any], stream: Iterator[list[Item]], stats: ClassifyStats
+) -> Iterator[str]:
+    """Hand batches to the workers as a thread reads them; yield their text in input order.
+
+    Input is read in a thread, so that answers are written while the reader waits for more
+    input (a pipe that is slow to fill), and at most ``2 * jobs`` batches wait in memory. The
+    workers were all forked before this thread starts (see :class:`Workers`).
+    """
+    from collections import deque
+    from concurrent.futures import Future
+
+    jobs = workers.jobs
     incoming: queue.Queue[list[Item] | BaseException | None] = queue.Queue(maxsize=2 * jobs)
 
     def read() -> None:
@@ -165,49 +182,34 @@ def classify_stream(
         except BaseException as error:  # handed to the main thread, raised there in order
             incoming.put(error)
 
-    _WORKER["job"] = (model, options, render)
     pending: deque[Future[tuple[str, ClassifyStats]]] = deque()
-    reader = threading.Thread(target=read, daemon=True)
-    try:
-        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-            # Fork every worker before the reader thread starts: a child forked while that
-            # thread waits inside stdin's read would inherit its lock, and multiprocessing
-            # closes stdin in each child (a deadlock).
-            for warm in [pool.submit(_warm, 0.02) for _ in range(jobs)]:
-                warm.result()
-            reader.start()
-            failure: BaseException | None = None
-            while True:
-                if pending and (pending[0].done() or len(pending) >= 2 * jobs):
-                    yield _collect(pending.popleft(), stats)
-                    continue
-                try:
-                    got = incoming.get(timeout=0.02)
-                except queue.Empty:
-                    continue
-                if got is None:
-                    break
-                if isinstance(got, BaseException):
-                    failure = got
-                    break
-                pending.append(pool.submit(_render_batch, got))
-            while pending:  # rows read before an error are still answered, in order
-                yield _collect(pending.popleft(), stats)
-            if failure is not None:
-                raise failure
-    finally:
-        _WORKER.clear()
+    threading.Thread(target=read, daemon=True).start()
+    failure: BaseException | None = None
+    while True:
+        if pending and (pending[0].done() or len(pending) >= 2 * jobs):
+            yield _collect(pending.popleft(), stats)
+            continue
+        try:
+            got = incoming.get(timeout=0.02)
+        except queue.Empty:
+            continue
+        if got is None:
+            break
+        if isinstance(got, BaseException):
+            failure = got
+            break
+        pending.append(workers.submit(_render_batch, got))
+    while pending:  # rows read before an error are still answered, in order
+        yield _collect(pending.popleft(), stats)
+    if failure is not None:
+        raise failure
 
 
-_WORKER: dict[str, Any] = {}  # what forked workers classify with
-
-
-def _warm(seconds: float) -> None:
-    time.sleep(seconds)  # keeps a worker busy so that the next task needs another worker
-
-
-def _render_batch(batch: list[Item]) -> tuple[str, ClassifyStats]:
-    model, options, render = _WORKER["job"]
+def _render_batch(
+    state: tuple[Model, Options, Callable[[list[dict[str, Any]]], str]], batch: list[Item]
+) -> tuple[str, ClassifyStats]:
+    """Classify and render one batch (run by :class:`Workers`)."""
+    model, options, render = state
     rows, counts = classify_batch(model, batch, options)
     return render(rows), counts
 

@@ -45,7 +45,7 @@ def data_from_pipeline(
         idfs.append(np.asarray(vectorizer.idf_, dtype=np.float64))
     return ModelData(
         labels=list(labels),
-        mode=classifier.mode,
+        mode=classifier.mode_,
         views=views_from_config(config.features),
         vocabularies=vocabularies,
         idfs=idfs,
@@ -87,6 +87,9 @@ def pipeline_from_data(data: ModelData) -> Any:
     classifier.thresholds_ = np.asarray(data.thresholds, dtype=np.float64)
     classifier.n_features_in_ = classifier.coef_.shape[1]
     classifier.classes_ = np.asarray(data.labels)
+    classifier.indicator_ = True
+    classifier.mode_ = data.mode
+    classifier.n_iter_ = np.zeros(len(data.labels), dtype=np.int64)  # not recorded in bundles
     return Pipeline([("features", features), ("classifier", classifier)])
 
 

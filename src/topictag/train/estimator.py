@@ -1,36 +1,57 @@
 """The one-vs-rest linear topic classifier, with calibration and per-label thresholds.
 
-:class:`TopicClassifier` is a scikit-learn estimator. ``fit`` does three things on the training
+:class:`TopicClassifier` is a scikit-learn estimator (scikit-learn's ``check_estimator`` suite
+passes; ``tests/train/test_estimator.py`` runs it). ``fit`` does three things on the training
 data only:
 
 1. out-of-fold decision scores from grouped K-fold (related paragraphs never sit on both sides);
 2. per label, a sigmoid (Platt) calibration of those scores into probabilities, and the
    probability threshold that maximizes the label's F1 on them;
 3. a final one-vs-rest fit on all the training data.
+
+``y`` is either a binary label-indicator matrix (what topictag trains on: a paragraph may carry
+several labels, or none) or a 1-D array of class labels (one class per sample, as scikit-learn's
+classifiers take it).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
-from scipy import sparse
-from sklearn.base import BaseEstimator, ClassifierMixin
+from scipy.sparse import issparse
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.model_selection import GroupKFold
 from sklearn.svm import LinearSVC
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from topictag.model.decision import (
     MULTI_LABEL,
     SINGLE_LABEL,
     calibrated_probabilities,
-    choose_thresholds,
     decide_labels,
-    sigmoid,
 )
-from topictag.serve.pool import fork_context
+from topictag.serve.pool import Workers
+from topictag.train.calibration import calibrate
+from topictag.train.recipe import CLASSIFIERS
 
 SGD_MAX_EPOCHS = 30  # SGD passes over the data at most this often (liblinear uses max_iter)
+
+#: Checks of scikit-learn's suite that cannot pass, with the reason (``check_estimator``'s
+#: ``expected_failed_checks``).
+EXPECTED_FAILED_CHECKS = {
+    "check_class_weight_classifiers": (
+        "class_weight applies to each label's binary model (the label against the rest), so "
+        "it is 'balanced' or None; a dict of per-class weights, which this check sets, has no "
+        "meaning there: a class is the positive side of one model and part of the negative "
+        "side of every other"
+    ),
+}
 
 
 class TopicClassifier(ClassifierMixin, BaseEstimator):
@@ -38,29 +59,74 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    classifier : {"linear-svc", "logistic", "sgd"}
+    classifier : {"linear-svc", "logistic", "sgd"}, default="linear-svc"
         The binary linear model fitted for each label.
-    C : float
+    C : float, default=1.0
         Inverse regularization strength (``alpha = 1 / (C * n_samples)`` for SGD).
-    class_weight : {None, "balanced"}
+    class_weight : {None, "balanced"}, default=None
         Passed to each binary model.
-    max_iter : int
-        Solver iterations.
-    mode : {"multi-label", "single-label"}
-        Multi-label predicts every label above its threshold; single-label predicts the top one.
-    cv_folds : int
+    max_iter : int, default=2000
+        Solver iterations (SGD epochs: at most 30).
+    mode : {"multi-label", "single-label"}, default="multi-label"
+        For an indicator ``y``: multi-label predicts every label at or above its threshold,
+        single-label the most probable one. A 1-D ``y`` (one class per sample) is always
+        single-label.
+    cv_folds : int, default=3
         Grouped folds for out-of-fold scores.
-    min_positives : int
-        A label with fewer positive training examples (or no F1 gain) keeps ``default_threshold``.
-    default_threshold : float
+    min_positives : int, default=3
+        A label with fewer positive training examples (or no F1 gain) keeps
+        ``default_threshold``.
+    default_threshold : float, default=0.5
         Probability threshold for labels that cannot be tuned.
-    at_least_one : bool
+    at_least_one : bool, default=False
         In multi-label mode, predict the top label when none passes its threshold.
-    n_jobs : int
-        Processes for fitting labels in parallel.
-    random_state : int
+    n_jobs : int, default=1
+        Processes for fitting labels in parallel (forked; the result does not depend on it).
+    random_state : int, RandomState instance or None, default=0
         Seed for fold assignment and randomized solvers.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_labels,)
+        The class labels of a 1-D ``y``, or ``0 .. n_labels - 1`` (the columns) for an
+        indicator ``y``.
+    indicator_ : bool
+        True when fitted on an indicator matrix: ``predict`` then returns one.
+    mode_ : str
+        The decision rule in use: ``mode``, or "single-label" for a 1-D ``y``.
+    coef_ : ndarray of shape (n_labels, n_features)
+    intercept_ : ndarray of shape (n_labels,)
+    calibration_ : ndarray of shape (n_labels, 2)
+        Each label's sigmoid parameters ``(a, b)``: ``p = 1 / (1 + exp(a * score + b))``.
+    thresholds_ : ndarray of shape (n_labels,)
+        Each label's probability threshold (used in multi-label mode).
+    oof_scores_ : ndarray of shape (n_samples, n_labels)
+        The out-of-fold decision scores the calibration was fitted on.
+    n_iter_ : ndarray of shape (n_labels,)
+        Solver iterations of each label's final fit (0 for a label with one class).
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[1.0, 0.0], [0.9, 0.1], [0.8, 0.0], [0.0, 1.0], [0.1, 0.9], [0.0, 0.8]])
+    >>> TopicClassifier().fit(X, ["a", "a", "a", "b", "b", "b"]).predict([[1.0, 0.1]])
+    array(['a'], dtype='<U1')
     """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "classifier": [StrOptions(set(CLASSIFIERS))],
+        "C": [Interval(Real, 0, None, closed="neither")],
+        "class_weight": [StrOptions({"balanced"}), None],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "mode": [StrOptions({MULTI_LABEL, SINGLE_LABEL})],
+        "cv_folds": [Interval(Integral, 2, None, closed="left")],
+        "min_positives": [Interval(Integral, 0, None, closed="left")],
+        "default_threshold": [Interval(Real, 0, 1, closed="both")],
+        "at_least_one": ["boolean"],
+        "n_jobs": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    }
 
     def __init__(
         self,
@@ -75,7 +141,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         default_threshold: float = 0.5,
         at_least_one: bool = False,
         n_jobs: int = 1,
-        random_state: int = 0,
+        random_state: Any = 0,
     ):
         self.classifier = classifier
         self.C = C
@@ -89,33 +155,65 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.random_state = random_state
 
-    def fit(self, X: Any, Y: np.ndarray, groups: Any = None) -> TopicClassifier:
-        """Fit on a feature matrix and a binary label-indicator matrix.
+    def __sklearn_tags__(self) -> Any:
+        """Declare sparse input and label-indicator targets."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.classifier_tags.multi_label = True
+        return tags
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: Any, y: Any, groups: Any = None) -> TopicClassifier:
+        """Fit on a feature matrix and class labels or a label-indicator matrix.
 
         Parameters
         ----------
-        X : sparse matrix of shape (n_samples, n_features)
-        Y : ndarray of shape (n_samples, n_labels)
-            1 where the paragraph carries the label.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            The class of each sample, or a binary indicator matrix: 1 where the paragraph
+            carries the label.
         groups : array-like of shape (n_samples,), optional
             Cross-validation groups (article ids); each row its own group when omitted.
+
+        Returns
+        -------
+        TopicClassifier
+            The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            If ``y`` has one class, a 2-D ``y`` is not binary, or there are fewer than two
+            groups.
         """
-        X = sparse.csr_matrix(X, dtype=np.float64)
-        Y = np.asarray(Y, dtype=np.int8)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            dtype=np.float64,
+            accept_large_sparse=False,
+            multi_output=True,
+        )
+        Y, classes, indicator = _targets(y, type(self).__name__)
         oof, final = self.cross_fit(X, Y, groups, final=True)
         assert final is not None
         self.calibration_, self.thresholds_ = calibrate(
             oof, Y, min_positives=self.min_positives, default=self.default_threshold
         )
-        self.coef_, self.intercept_ = final
-        self.n_features_in_ = X.shape[1]
+        self.coef_, self.intercept_, self.n_iter_ = final
+        self.classes_ = classes
+        self.indicator_ = indicator
+        self.mode_ = self.mode if indicator else SINGLE_LABEL
         self.oof_scores_ = oof
+        self._y_dtype = y.dtype
         return self
 
     def cross_fit(
         self, X: Any, Y: np.ndarray, groups: Any = None, *, final: bool
-    ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
-        """Return out-of-fold decision scores, and with ``final`` the fit on all rows.
+    ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+        """Return out-of-fold decision scores of an indicator ``Y``, and with ``final`` the fit
+        on all rows as ``(coef, intercept, n_iter)``.
 
         Folds are grouped: no group has rows on both sides. All fits (every fold, and the final
         one) are submitted together, so both cores stay busy.
@@ -125,184 +223,172 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         folds = min(self.cv_folds, len(np.unique(groups)))
         if folds < 2:
             raise ValueError("need at least two groups of training paragraphs for cross-validation")
-        splitter = GroupKFold(n_splits=folds, shuffle=True, random_state=self.random_state)
+        seed = self._seed()
+        splitter = GroupKFold(n_splits=folds, shuffle=True, random_state=seed)
         splits = list(splitter.split(X, groups=groups))
         row_sets = [rows for rows, _ in splits] + ([np.arange(n_samples)] if final else [])
-        fits = self._fit_all(X, Y, row_sets)
+        fits = self._fit_all(X, Y, row_sets, seed)
         oof = np.zeros(Y.shape, dtype=np.float64)
-        for (_, held_out), (coef, intercept) in zip(splits, fits, strict=False):
+        for (_, held_out), (coef, intercept, _) in zip(splits, fits, strict=False):
             oof[held_out] = X[held_out] @ coef.T + intercept
         return oof, (fits[-1] if final else None)
 
-    def _fit_all(
-        self, X: Any, Y: np.ndarray, row_sets: list[np.ndarray]
-    ) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Fit every label on each set of rows; return (coef, intercept) per row set.
+    def _seed(self) -> int:
+        """The integer seed of folds and solvers (drawn once from a RandomState or None)."""
+        if isinstance(self.random_state, Integral):
+            return int(self.random_state)
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
-        With ``n_jobs > 1`` the (row set, label chunk) tasks run in forked worker processes,
-        which share the parent's data without copying it. Processes, not threads: liblinear
-        draws from one process-wide random generator, so concurrent fits in threads would make
-        the result depend on scheduling. Each fit seeds that generator itself, so the result
-        does not depend on which worker ran it.
+    def _fit_all(
+        self, X: Any, Y: np.ndarray, row_sets: list[np.ndarray], seed: int
+    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Fit every label on each set of rows; return (coef, intercept, n_iter) per row set.
+
+        With ``n_jobs > 1`` the (row set, label chunk) tasks run in forked worker processes
+        (:class:`topictag.serve.pool.Workers`), which share the parent's data without copying
+        it. Processes, not threads: liblinear draws from one process-wide random generator, so
+        concurrent fits in threads would make the result depend on scheduling. Each fit seeds
+        that generator itself, so the result does not depend on which worker ran it.
         """
         n_labels = Y.shape[1]
         chunks = [c for c in np.array_split(np.arange(n_labels), 4 * max(self.n_jobs, 1)) if len(c)]
         tasks = [(k, chunk) for k in range(len(row_sets)) for chunk in chunks]
-        context = fork_context() if self.n_jobs > 1 else None
-        _SHARED["task"] = (self, X, Y, row_sets)
-        try:
-            if context is None:
-                results = [_fit_task(task) for task in tasks]
-            else:
-                from concurrent.futures import ProcessPoolExecutor
-
-                with ProcessPoolExecutor(self.n_jobs, mp_context=context) as pool:
-                    results = list(pool.map(_fit_task, tasks))
-        finally:
-            _SHARED.clear()
+        with Workers(self.n_jobs, (self, X, Y, row_sets, seed)) as workers:
+            results = workers.map(_fit_task, tasks)
         fits = []
         for k in range(len(row_sets)):
             parts = [r for (task_set, _), r in zip(tasks, results, strict=True) if task_set == k]
-            fits.append((np.vstack([c for c, _ in parts]), np.concatenate([b for _, b in parts])))
+            fits.append(
+                (
+                    np.vstack([c for c, _, _ in parts]),
+                    np.concatenate([b for _, b, _ in parts]),
+                    np.concatenate([n for _, _, n in parts]),
+                )
+            )
         return fits
 
     def decision_function(self, X: Any) -> np.ndarray:
-        """Return the raw linear score of every label, shape (n_samples, n_labels)."""
-        return np.asarray(X @ self.coef_.T) + self.intercept_
+        """Return a score per sample and label whose order agrees with the prediction.
+
+        For an indicator ``y``: the raw linear score of every label, shape (n_samples,
+        n_labels), which the calibration maps to probabilities. For a 1-D ``y``: the log of each
+        class's probability, so that the highest is the predicted class; with two classes, the
+        log-odds of the second class, shape (n_samples,), positive when it is predicted.
+        """
+        check_is_fitted(self)
+        scores = self._scores(X)
+        if self.indicator_:
+            return scores
+        with np.errstate(divide="ignore"):
+            log_proba = np.log(self._probabilities(scores))
+        if len(self.classes_) == 2:
+            return log_proba[:, 1] - log_proba[:, 0]
+        return log_proba
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Return calibrated per-label probabilities.
+        """Return calibrated per-label probabilities, shape (n_samples, n_labels).
 
         In single-label mode the calibrated scores are normalized to sum to one per row.
         """
-        return calibrated_probabilities(
-            self.decision_function(X), self.calibration_, single_label=self.mode == SINGLE_LABEL
-        )
+        check_is_fitted(self)
+        return self._probabilities(self._scores(X))
 
     def predict(self, X: Any) -> np.ndarray:
-        """Return the binary label-indicator matrix of the predictions."""
-        X = sparse.csr_matrix(X)
-        return decide_labels(
-            self.predict_proba(X),
+        """Return the predictions: a binary indicator matrix, or the class of each sample.
+
+        For an indicator ``y``, rows with no non-zero feature (no n-gram the model knows) get
+        no label. For a 1-D ``y`` every sample gets its most probable class.
+        """
+        check_is_fitted(self)
+        X = self._validate(X)
+        proba = self._probabilities(self._scores(X))
+        if not self.indicator_:
+            return self.classes_[np.argmax(proba, axis=1)]
+        labels = decide_labels(
+            proba,
             self.thresholds_,
-            single_label=self.mode == SINGLE_LABEL,
+            single_label=self.mode_ == SINGLE_LABEL,
             at_least_one=self.at_least_one,
-            known=X.getnnz(axis=1) > 0,
+            known=(X.getnnz(axis=1) if issparse(X) else np.count_nonzero(X, axis=1)) > 0,
+        )
+        return labels.astype(getattr(self, "_y_dtype", np.int8), copy=False)
+
+    def _validate(self, X: Any) -> Any:
+        return validate_data(
+            self,
+            X,
+            accept_sparse="csr",
+            dtype=np.float64,
+            accept_large_sparse=False,
+            reset=False,
         )
 
-    def _fit_chunk(self, X: Any, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        fits = [self._fit_binary(X, Y[:, j]) for j in range(Y.shape[1])]
-        coef = np.vstack([c for c, _ in fits]) if fits else np.zeros((0, X.shape[1]))
-        return coef, np.array([b for _, b in fits], dtype=np.float64)
+    def _scores(self, X: Any) -> np.ndarray:
+        return np.asarray(self._validate(X) @ self.coef_.T) + self.intercept_
 
-    def _fit_binary(self, X: Any, y: np.ndarray) -> tuple[np.ndarray, float]:
+    def _probabilities(self, scores: np.ndarray) -> np.ndarray:
+        return calibrated_probabilities(
+            scores, self.calibration_, single_label=self.mode_ == SINGLE_LABEL
+        )
+
+    def _fit_chunk(
+        self, X: Any, Y: np.ndarray, seed: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        fits = [self._fit_binary(X, Y[:, j], seed) for j in range(Y.shape[1])]
+        coef = np.vstack([c for c, _, _ in fits]) if fits else np.zeros((0, X.shape[1]))
+        intercept = np.array([b for _, b, _ in fits], dtype=np.float64)
+        return coef, intercept, np.array([n for _, _, n in fits], dtype=np.int64)
+
+    def _fit_binary(self, X: Any, y: np.ndarray, seed: int) -> tuple[np.ndarray, float, int]:
         if y.min() == y.max():  # a fold without positives (or negatives): constant score
-            return np.zeros(X.shape[1]), -1.0 if y.max() == 0 else 1.0
-        model = self._binary_model(X.shape[0])
+            return np.zeros(X.shape[1]), -1.0 if y.max() == 0 else 1.0, 0
+        model = self._binary_model(X.shape[0], seed)
         model.fit(X, y)
-        return np.asarray(model.coef_[0], dtype=np.float64), float(model.intercept_[0])
+        coef = np.asarray(model.coef_[0], dtype=np.float64)
+        return coef, float(model.intercept_[0]), int(np.max(model.n_iter_))
 
-    def _binary_model(self, n_samples: int) -> Any:
+    def _binary_model(self, n_samples: int, seed: int) -> Any:
         if self.classifier == "linear-svc":
             return LinearSVC(
-                C=self.C,
-                class_weight=self.class_weight,
-                max_iter=self.max_iter,
-                random_state=self.random_state,
+                C=self.C, class_weight=self.class_weight, max_iter=self.max_iter, random_state=seed
             )
         if self.classifier == "logistic":
             return LogisticRegression(
                 C=self.C, class_weight=self.class_weight, max_iter=self.max_iter, solver="liblinear"
             )
-        if self.classifier == "sgd":
-            return SGDClassifier(
-                loss="modified_huber",
-                alpha=1.0 / (self.C * n_samples),
-                class_weight=self.class_weight,
-                max_iter=min(self.max_iter, SGD_MAX_EPOCHS),
-                tol=1e-3,
-                random_state=self.random_state,
-            )
-        raise ValueError(f"unknown classifier {self.classifier!r}")
+        return SGDClassifier(
+            loss="modified_huber",
+            alpha=1.0 / (self.C * n_samples),
+            class_weight=self.class_weight,
+            max_iter=min(self.max_iter, SGD_MAX_EPOCHS),
+            tol=1e-3,
+            random_state=seed,
+        )
 
 
-_SHARED: dict[str, Any] = {}  # the data of the fit in progress, inherited by forked workers
-
-
-def _fit_task(task: tuple[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    estimator, X, Y, row_sets = _SHARED["task"]
+def _fit_task(
+    state: tuple[TopicClassifier, Any, np.ndarray, list[np.ndarray], int],
+    task: tuple[int, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fit one chunk of labels on one set of rows (run by :class:`Workers`)."""
+    estimator, X, Y, row_sets, seed = state
     k, chunk = task
     rows = row_sets[k]
-    return estimator._fit_chunk(X[rows], Y[np.ix_(rows, chunk)])
+    return estimator._fit_chunk(X[rows], Y[np.ix_(rows, chunk)], seed)
 
 
-def calibrate(
-    oof: np.ndarray, Y: np.ndarray, *, min_positives: int, default: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Fit each label's sigmoid on out-of-fold scores and choose its threshold.
-
-    Returns the (n_labels, 2) sigmoid parameters and the (n_labels,) probability thresholds.
-    """
-    calibration = fit_sigmoids(oof, Y)
-    probs = sigmoid(oof, calibration[:, 0], calibration[:, 1])
-    return calibration, choose_thresholds(probs, Y, min_positives=min_positives, default=default)
-
-
-def fit_sigmoid(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Fit Platt's sigmoid to one label's scores; see :func:`fit_sigmoids`."""
-    ((a, b),) = fit_sigmoids(np.asarray(scores, dtype=np.float64)[:, None], np.asarray(y)[:, None])
-    return float(a), float(b)
-
-
-def fit_sigmoids(scores: np.ndarray, Y: np.ndarray, *, max_iter: int = 100) -> np.ndarray:
-    """Fit Platt's sigmoid ``1 / (1 + exp(a * s + b))`` to every label's scores at once.
-
-    Newton's method with backtracking on the cross-entropy against Platt's smoothed targets
-    (Lin, Lin and Weng, 2007: the algorithm scikit-learn's sigmoid calibration also minimizes),
-    vectorized over labels: one pass costs a few array operations on (n_samples, n_labels).
-
-    Returns
-    -------
-    ndarray of shape (n_labels, 2)
-        ``a`` (negative when higher scores mean "positive") and ``b`` per label.
-    """
-    s = np.asarray(scores, dtype=np.float64)
-    y = np.asarray(Y) == 1
-    positives = y.sum(axis=0).astype(np.float64)
-    negatives = y.shape[0] - positives
-    target = np.where(y, (positives + 1.0) / (positives + 2.0), 1.0 / (negatives + 2.0))
-    a = np.zeros(s.shape[1])
-    b = np.log((negatives + 1.0) / (positives + 1.0))
-    active = np.arange(s.shape[1])  # labels still moving
-    for _ in range(max_iter):
-        if not len(active):
-            break
-        sa, ta = s[:, active], target[:, active]
-
-        def loss(a_: np.ndarray, b_: np.ndarray, sa: np.ndarray = sa, ta: np.ndarray = ta) -> Any:
-            z = sa * a_ + b_
-            return np.sum(ta * np.logaddexp(0.0, z) + (1.0 - ta) * np.logaddexp(0.0, -z), axis=0)
-
-        aa, ba = a[active], b[active]
-        p = sigmoid(sa, aa, ba)  # 1 / (1 + e^z)
-        r = ta - p  # d loss / dz
-        ga, gb = np.sum(r * sa, axis=0), np.sum(r, axis=0)
-        w = p * (1.0 - p)
-        haa = np.sum(w * sa * sa, axis=0) + 1e-12
-        hab = np.sum(w * sa, axis=0)
-        hbb = np.sum(w, axis=0) + 1e-12
-        det = haa * hbb - hab * hab
-        da = -(hbb * ga - hab * gb) / det
-        db = -(haa * gb - hab * ga) / det
-        value = loss(aa, ba)
-        step = np.ones_like(aa)
-        for _ in range(40):  # backtrack each label until its loss decreases enough
-            ok = loss(aa + step * da, ba + step * db) <= value + 1e-4 * step * (ga * da + gb * db)
-            if ok.all():
-                break
-            step = np.where(ok, step, step / 2.0)
-        a[active] = aa + step * da
-        b[active] = ba + step * db
-        moved = np.maximum(np.abs(step * da), np.abs(step * db))
-        active = active[moved > 1e-9 * (1.0 + np.maximum(np.abs(aa), np.abs(ba)))]
-    return np.stack([a, b], axis=1)
+def _targets(y: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Return (int8 indicator matrix, classes, whether ``y`` was an indicator)."""
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = column_or_1d(y, warn=True)  # a column of class labels
+    if y.ndim == 2:
+        if not np.isin(y, (0, 1)).all():
+            raise ValueError("a 2-D y must be a binary label-indicator matrix (0 and 1 only)")
+        return np.asarray(y, dtype=np.int8), np.arange(y.shape[1]), True
+    check_classification_targets(y)
+    classes, codes = np.unique(y, return_inverse=True)
+    if len(classes) < 2:
+        raise ValueError(f"{name} needs at least 2 classes in y; got 1 class")
+    Y = np.zeros((len(y), len(classes)), dtype=np.int8)
+    Y[np.arange(len(y)), codes] = 1
+    return Y, classes, False

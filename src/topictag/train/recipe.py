@@ -88,6 +88,11 @@ class TrainConfig:
         return dataclasses.replace(self, **changes)
 
 
+def default_recipe() -> Path:
+    """Return the path of the default recipe shipped in the package (``training/default.toml``)."""
+    return Path(__file__).parents[1] / "recipes" / "default.toml"
+
+
 def load_config(path: str | Path) -> TrainConfig:
     """Load a training recipe from a TOML file.
 

@@ -17,11 +17,12 @@ from topictag._version import __version__
 from topictag.data.corpus import Record, group_keys, read_corpus
 from topictag.data.files import file_sha256
 from topictag.errors import DataError
-from topictag.evaluate.evaluation import intervals_of, metrics_of, predict_records
 from topictag.evaluate.metrics import compute_metrics, indicator_matrix, summarize_folds
+from topictag.evaluate.predictions import intervals_of, metrics_of, predict_records
 from topictag.model.bundle import ModelData
 from topictag.model.decision import MULTI_LABEL, SINGLE_LABEL
 from topictag.model.inference import Model
+from topictag.progress import Progress, report
 from topictag.train.recipe import TrainConfig
 
 log = logging.getLogger("topictag")
@@ -64,6 +65,7 @@ def train_model(
     tune_budget: float | None = None,
     tune_trials: int | None = None,
     search_space: dict[str, dict[str, list[Any]]] | None = None,
+    progress: Progress | None = None,
 ) -> TrainResult:
     """Train on the ``train`` rows of the data, evaluate on its ``test`` rows when present.
 
@@ -84,6 +86,9 @@ def train_model(
         seconds for the whole call, or for this many trials (deterministic).
     search_space : dict, optional
         Values the search may try [default: :data:`topictag.train.tuning.SEARCH_SPACE`].
+    progress : callable, optional
+        Receives :class:`~topictag.progress.Step` values: ``"tuning"`` trials, ``"fitting"``
+        the final model, ``"cross-validation"`` folds.
 
     Raises
     ------
@@ -134,16 +139,19 @@ def train_model(
             trials=tune_trials,
             space=search_space,
             n_jobs=n_jobs,
+            progress=progress,
         )
         tuning = {
             "budget_seconds": tune_budget,
             "trials": [t.to_json() for t in trials],
             "best": max((t for t in trials if t.status == "done"), key=lambda t: t.score).number,
         }
+    report(progress, "fitting", 0, 1)
     pipeline = _fit(
         train, model_labels, config, mode=mode, at_least_one=at_least_one, n_jobs=n_jobs
     )
     log.info("fitted in %.1f s", time.perf_counter() - started)
+    report(progress, "fitting", 1, 1, logged=True)
 
     cv_summary = None
     if cv:
@@ -155,6 +163,7 @@ def train_model(
             mode=mode,
             at_least_one=at_least_one,
             n_jobs=n_jobs,
+            progress=progress,
         )
     from topictag.train.bridge import data_from_pipeline
 
@@ -183,10 +192,12 @@ def cross_validate(
     mode: str,
     at_least_one: bool,
     n_jobs: int = 1,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Return grouped K-fold cross-validation scores of the whole recipe on ``train``.
 
     Each fold trains the full pipeline (features, calibration, thresholds) on the other folds.
+    ``progress`` receives a ``"cross-validation"`` step as each fold starts, and at the end.
     """
     from sklearn.model_selection import GroupKFold
 
@@ -197,6 +208,7 @@ def cross_validate(
     results = []
     for k, (fit_rows, held_rows) in enumerate(splitter.split(train, groups=groups), start=1):
         log.info("cross-validation fold %d/%d", k, folds)
+        report(progress, "cross-validation", k - 1, folds, note=f"fold {k}", logged=True)
         fold_train = [train[i] for i in fit_rows]
         fold_test = [train[i] for i in held_rows]
         pipeline = _fit(
@@ -205,6 +217,7 @@ def cross_validate(
         predicted = pipeline.predict([r.text for r in fold_test])
         gold = [r.labels or () for r in fold_test]
         results.append(compute_metrics(gold, predicted, labels, mode=mode))
+    report(progress, "cross-validation", folds, folds, logged=True)
     return summarize_folds(results)
 
 

@@ -31,6 +31,7 @@ from topictag.model.decision import (
     choose_thresholds,
     decide_labels,
 )
+from topictag.progress import Progress, report
 from topictag.train.recipe import TrainConfig
 
 log = logging.getLogger("topictag")
@@ -92,6 +93,7 @@ def tune(
     n_jobs: int = 1,
     clock: Callable[[], float] = time.monotonic,
     score: Callable[..., tuple[float, float, float, int]] | None = None,
+    progress: Progress | None = None,
 ) -> tuple[TrainConfig, list[Trial]]:
     """Search for the recipe with the best cross-validated score on the training rows.
 
@@ -111,6 +113,9 @@ def tune(
         Returns the current time in seconds (injected in tests).
     score : callable, optional
         Scores one recipe (injected in tests); default :func:`score_config`.
+    progress : callable, optional
+        Receives a ``"tuning"`` step after each trial: trials of ``trials``, or seconds of
+        ``budget``, with the best score so far.
 
     Returns
     -------
@@ -153,6 +158,8 @@ def tune(
                 log.info("tuning: time budget spent after %d trials", len(history))
                 break
         trial_started = clock()
+        if history:
+            _report_trial(progress, history, best, trial_started - started, budget, trials)
         limit = None
         if budget is not None and cost_per_entry:
             # a classifier not tried yet is assumed as slow as the slowest one tried
@@ -196,9 +203,26 @@ def tune(
             " *" if best[1] is config else "",
             changes or "(the recipe as given)",
         )
+    if history:
+        _report_trial(progress, history, best, clock() - started, budget, trials)
     if best is None:
         raise DataError("tuning finished no trial; give a larger --budget")
     return best[1], history
+
+
+def _report_trial(
+    progress: Progress | None,
+    history: list[Trial],
+    best: tuple[float, TrainConfig] | None,
+    elapsed: float,
+    budget: float | None,
+    trials: int | None,
+) -> None:
+    note = f"trial {len(history)}" + (f", best score {best[0]:.4f}" if best else "")
+    if trials is not None:
+        report(progress, "tuning", len(history), trials, note=note, logged=True)
+    else:
+        report(progress, "tuning", min(elapsed, budget or elapsed), budget, note=note, logged=True)
 
 
 class _TooSlow(Exception):
@@ -223,7 +247,7 @@ def score_config(
     """
     from topictag.evaluate.metrics import compute_metrics
     from topictag.train.bridge import build_pipeline
-    from topictag.train.estimator import fit_sigmoids
+    from topictag.train.calibration import fit_sigmoids
     from topictag.train.features import build_vectorizer
 
     X = build_vectorizer(config.features).fit_transform(texts)
