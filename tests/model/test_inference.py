@@ -100,7 +100,11 @@ def test_classify_path_imports_neither_sklearn_nor_scipy_nor_joblib():
         "print('HEAVY', heavy)\n"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code, str(DEFAULT_MODEL)], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code, str(DEFAULT_MODEL)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     ).stdout
     assert '"labels"' in out
     assert "HEAVY []" in out

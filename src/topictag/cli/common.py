@@ -8,10 +8,11 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
+from topictag.data.corpus import MAX_LINE_BYTES
 from topictag.errors import TopictagError
 
 DEFAULT_DATA = Path("datasets/news-paragraphs/paragraphs.jsonl")
@@ -19,6 +20,14 @@ DEFAULT_CONFIG = Path("training/default.toml")
 DEFAULT_MODEL = "news-topics"
 
 log = logging.getLogger("topictag")
+MaxLineBytes = Annotated[
+    int,
+    typer.Option(
+        min=1,
+        help=f"Refuse input lines longer than this many bytes [default: {MAX_LINE_BYTES}, 1 MiB].",
+        show_default=False,
+    ),
+]
 F = TypeVar("F", bound=Callable[..., Any])
 
 

@@ -10,6 +10,8 @@ import typer
 
 from topictag.cli.common import (
     DEFAULT_MODEL,
+    MAX_LINE_BYTES,
+    MaxLineBytes,
     log,
     reports_errors,
 )
@@ -34,6 +36,7 @@ def evaluate(
     compare: Annotated[
         str | None, typer.Option(help="Another model to compare with, on the same data.")
     ] = None,
+    max_line_bytes: MaxLineBytes = MAX_LINE_BYTES,
 ) -> None:
     """Score a model on labeled data: metrics.json, report.md and report.html."""
     from topictag.data.corpus import read_corpus
@@ -50,7 +53,7 @@ def evaluate(
 
     loaded = load_model(model)
     other = load_model(compare) if compare else None
-    records = read_corpus(data)
+    records = read_corpus(data, max_line_bytes=max_line_bytes)
     if split != "all" and any(r.split is not None for r in records):
         records = [r for r in records if r.split == split]
         if not records:

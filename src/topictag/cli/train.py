@@ -11,6 +11,8 @@ from topictag.cli.common import (
     DEFAULT_CONFIG,
     DEFAULT_DATA,
     DEFAULT_MODEL,
+    MAX_LINE_BYTES,
+    MaxLineBytes,
     log,
     models_dir,
     reports_errors,
@@ -64,6 +66,7 @@ def train(
     force: Annotated[
         bool, typer.Option("--force", "-f", help="Replace an existing model.")
     ] = False,
+    max_line_bytes: MaxLineBytes = MAX_LINE_BYTES,
 ) -> None:
     """Train a model on the train split and evaluate it on the test split."""
     from topictag.data.corpus import read_label_file
@@ -92,6 +95,7 @@ def train(
         tune_budget=(budget or 150.0) if tune and trials is None else None,
         tune_trials=trials if tune else None,
         search_space=load_search_space(config) if tune else None,
+        max_line_bytes=max_line_bytes,
     )
     save_model(result.data, output, force=force)
     log.info("saved %s", output)

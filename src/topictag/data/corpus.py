@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -25,6 +26,9 @@ from topictag.errors import DataError
 
 SPLITS = ("train", "test")
 STDIN = "-"
+# The longest line (or HTTP text) any reader accepts, in bytes: a 1 MiB paragraph is already
+# a whole book; a limit keeps memory bounded whatever the input. ``--max-line-bytes`` changes it.
+MAX_LINE_BYTES = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +57,12 @@ class Record:
         return row | self.extra
 
 
-def iter_lines(source: str | Path, stream: IO[bytes] | None = None) -> Iterator[tuple[int, str]]:
+def iter_lines(
+    source: str | Path,
+    stream: IO[bytes] | None = None,
+    *,
+    max_line_bytes: int = MAX_LINE_BYTES,
+) -> Iterator[tuple[int, str]]:
     """Yield ``(line_number, text)`` for each line of a UTF-8 file, without the line ending.
 
     Parameters
@@ -62,11 +71,37 @@ def iter_lines(source: str | Path, stream: IO[bytes] | None = None) -> Iterator[
         A file path, or ``"-"`` for standard input.
     stream : binary file, optional
         Read from this stream instead of opening ``source`` (``source`` still names it in errors).
+    max_line_bytes : int
+        The longest line accepted, in bytes without its line ending. Longer lines are never held
+        in memory whole.
 
     Raises
     ------
     DataError
-        If the file cannot be opened or a line is not valid UTF-8.
+        If the file cannot be opened, or at the first line that is not valid UTF-8 or is longer
+        than ``max_line_bytes``.
+    """
+    for number, line in iter_line_results(source, stream, max_line_bytes=max_line_bytes):
+        if isinstance(line, DataError):
+            raise line
+        yield number, line
+
+
+def iter_line_results(
+    source: str | Path,
+    stream: IO[bytes] | None = None,
+    *,
+    max_line_bytes: int = MAX_LINE_BYTES,
+) -> Iterator[tuple[int, str | DataError]]:
+    """Like :func:`iter_lines`, but a bad line is yielded as a DataError value in its place.
+
+    Lines are split on ``\\n`` in the bytes, so a line that is not UTF-8 or is too long spoils
+    only itself: reading goes on with the next line.
+
+    Raises
+    ------
+    DataError
+        If the file cannot be opened.
     """
     name = str(source)
     if stream is None:
@@ -78,36 +113,53 @@ def iter_lines(source: str | Path, stream: IO[bytes] | None = None) -> Iterator[
             except OSError as exc:
                 raise DataError(f"cannot read file: {exc.strerror}", source=name) from None
             with stream:
-                yield from _decode_lines(name, stream)
+                yield from _decode_lines(name, stream, max_line_bytes)
             return
-    yield from _decode_lines(name, stream)
+    yield from _decode_lines(name, stream, max_line_bytes)
 
 
-def _decode_lines(name: str, stream: IO[bytes]) -> Iterator[tuple[int, str]]:
-    for number, raw in enumerate(stream, start=1):
+def _decode_lines(
+    name: str, stream: IO[bytes], limit: int
+) -> Iterator[tuple[int, str | DataError]]:
+    number = 0
+    while True:
+        # At most the limit, a CR and an LF: a longer line is drained in chunks of that size.
+        raw = stream.readline(limit + 2)
+        if not raw:
+            return
+        number += 1
+        content = raw.rstrip(b"\r\n") if raw.endswith(b"\n") else raw
+        if len(raw) == limit + 2 and not raw.endswith(b"\n"):  # drain the rest of the line
+            while raw and not raw.endswith(b"\n"):
+                raw = stream.readline(limit + 2)
+        if len(content) > limit:
+            message = f"line longer than {limit} bytes (raise --max-line-bytes to accept it)"
+            yield number, DataError(message, source=name, line=number)
+            continue
         try:
-            line = raw.decode("utf-8")
+            line = content.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise DataError(
-                f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})",
-                source=name,
-                line=number,
-            ) from None
+            where = f"byte 0x{content[exc.start]:02x} at column {exc.start + 1}"
+            yield number, DataError(f"not valid UTF-8 ({where})", source=name, line=number)
+            continue
         if number == 1 and line.startswith("\ufeff"):
             line = line[1:]
-        yield number, line.rstrip("\r\n")
+        yield number, line
 
 
-def iter_json_objects(source: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def iter_json_objects(
+    source: str | Path, *, max_line_bytes: int = MAX_LINE_BYTES
+) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(line_number, object)`` for each non-blank line of a JSON Lines file.
 
     Raises
     ------
     DataError
-        On a malformed line, a line that is not a JSON object, or a file with no rows.
+        On a malformed, over-long or non-UTF-8 line, a line that is not a JSON object, or a
+        file with no rows.
     """
     seen = False
-    for number, line in iter_lines(source):
+    for number, line in iter_lines(source, max_line_bytes=max_line_bytes):
         if not line.strip():
             continue
         seen = True
@@ -117,16 +169,81 @@ def iter_json_objects(source: str | Path) -> Iterator[tuple[int, dict[str, Any]]
 
 
 def parse_json_object(text: str, *, source: str, line: int) -> dict[str, Any]:
-    """Parse one JSON Lines row, which must be an object."""
+    """Parse one JSON Lines row, which must be an object of standard JSON.
+
+    Python's ``json`` accepts more than JSON and fails on some of it in ways other than
+    ``JSONDecodeError``; every such case becomes a DataError here: ``NaN`` and ``Infinity``,
+    numbers out of float range, integers too long to convert, nesting deeper than the
+    interpreter's recursion limit, and ``\\ud800``-style escapes of lone surrogates (which no
+    UTF-8 output can hold).
+
+    Raises
+    ------
+    DataError
+        Naming the source, line and problem.
+    """
     try:
-        obj = json.loads(text)
+        obj = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         raise DataError(
             f"malformed JSON: {exc.msg} at column {exc.colno}", source=source, line=line
         ) from None
+    except _NotJSON as exc:
+        raise DataError(str(exc), source=source, line=line) from None
+    except RecursionError:
+        raise DataError("JSON nested too deeply", source=source, line=line) from None
+    except ValueError:  # an integer longer than sys.get_int_max_str_digits() digits
+        raise DataError("JSON number with too many digits", source=source, line=line) from None
     if not isinstance(obj, dict):
         raise DataError(f"expected a JSON object, got {_json_type(obj)}", source=source, line=line)
+    if _SURROGATE_ESCAPE.search(text):
+        surrogate = _lone_surrogate(obj)
+        if surrogate is not None:
+            raise DataError(
+                f"string holds a lone surrogate (\\u{ord(surrogate):04x}), which is not Unicode "
+                "text",
+                source=source,
+                line=line,
+            )
     return obj
+
+
+class _NotJSON(ValueError):
+    """Something Python's json parser accepts that JSON does not."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotJSON(f"{name} is not a JSON value")
+
+
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if math.isinf(value):
+        raise _NotJSON(f"number {literal[:20]}{'...' if len(literal) > 20 else ''} is out of range")
+    return value
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _lone_surrogate(value: Any) -> str | None:
+    """Return the first lone surrogate in any string or key inside ``value``, if any."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            match = _SURROGATE.search(item)
+            if match:
+                return match.group()
+    return None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def parse_record(obj: dict[str, Any], *, source: str, line: int) -> Record:
@@ -152,7 +269,7 @@ def parse_record(obj: dict[str, Any], *, source: str, line: int) -> Record:
     labels = obj.get("labels")
     if labels is not None:
         if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
-            raise fail(f"'labels' must be a list of strings, got {json.dumps(labels)[:60]}")
+            raise fail(f"'labels' must be a list of strings, got {describe(labels, 60)}")
         labels = tuple(dict.fromkeys(labels))
     elif "labels" in obj:
         raise fail("'labels' must be a list of strings, got null")
@@ -163,9 +280,7 @@ def parse_record(obj: dict[str, Any], *, source: str, line: int) -> Record:
         raise fail(f"'article_id' must be a string, got {_json_type(article_id)}")
     split = obj.get("split")
     if split is not None and split not in SPLITS:
-        raise fail(
-            f"'split' must be one of {', '.join(map(repr, SPLITS))}, got {json.dumps(split)[:40]}"
-        )
+        raise fail(f"'split' must be one of {', '.join(map(repr, SPLITS))}, got {describe(split)}")
     known = {"id", "text", "labels", "article_id", "split"}
     return Record(
         id=str(ident),
@@ -177,13 +292,17 @@ def parse_record(obj: dict[str, Any], *, source: str, line: int) -> Record:
     )
 
 
-def read_corpus(paths: str | Path | Iterable[str | Path]) -> list[Record]:
+def read_corpus(
+    paths: str | Path | Iterable[str | Path], *, max_line_bytes: int = MAX_LINE_BYTES
+) -> list[Record]:
     """Read one or more JSON Lines corpus files.
 
     Parameters
     ----------
     paths : path or iterable of paths
         Files in topictag's JSON Lines format; ``"-"`` reads standard input.
+    max_line_bytes : int
+        The longest line accepted, in bytes.
 
     Returns
     -------
@@ -200,7 +319,7 @@ def read_corpus(paths: str | Path | Iterable[str | Path]) -> list[Record]:
     return [
         parse_record(obj, source=str(path), line=number)
         for path in paths
-        for number, obj in iter_json_objects(path)
+        for number, obj in iter_json_objects(path, max_line_bytes=max_line_bytes)
     ]
 
 
@@ -248,6 +367,14 @@ def write_corpus(records: Iterable[Record], path: str | Path) -> int:
             handle.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
             count += 1
     return count
+
+
+def describe(value: Any, width: int = 40) -> str:
+    """Show a JSON value in an error message: its first ``width`` characters of JSON."""
+    try:
+        return json.dumps(value, ensure_ascii=False)[:width]
+    except (RecursionError, ValueError):
+        return _json_type(value)
 
 
 def _json_type(value: object) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from topictag._version import __version__
-from topictag.data.corpus import Record, group_keys, read_corpus
+from topictag.data.corpus import MAX_LINE_BYTES, Record, group_keys, read_corpus
 from topictag.data.files import file_sha256
 from topictag.errors import DataError
 from topictag.evaluate.evaluation import intervals_of, metrics_of, predict_records
@@ -64,6 +64,7 @@ def train_model(
     tune_budget: float | None = None,
     tune_trials: int | None = None,
     search_space: dict[str, dict[str, list[Any]]] | None = None,
+    max_line_bytes: int = MAX_LINE_BYTES,
 ) -> TrainResult:
     """Train on the ``train`` rows of the data, evaluate on its ``test`` rows when present.
 
@@ -84,6 +85,8 @@ def train_model(
         seconds for the whole call, or for this many trials (deterministic).
     search_space : dict, optional
         Values the search may try [default: :data:`topictag.train.tuning.SEARCH_SPACE`].
+    max_line_bytes : int
+        The longest corpus line accepted, in bytes.
 
     Raises
     ------
@@ -92,7 +95,7 @@ def train_model(
         have training examples.
     """
     started = time.perf_counter()
-    records = read_corpus(paths)
+    records = read_corpus(paths, max_line_bytes=max_line_bytes)
     if labels is not None:
         records = restrict_labels(records, labels)
     train, test = split_rows(records)
