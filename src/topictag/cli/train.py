@@ -82,9 +82,13 @@ def train(
         raise typer.BadParameter("--budget and --trials go with --tune")
     if budget is not None and trials is not None:
         raise typer.BadParameter("give --budget or --trials, not both")
+    from topictag.train.bridge import check_recipe
+
     recipe = load_config(config)
     if seed is not None:
         recipe = recipe.replace(seed=seed)
+    space = load_search_space(config) if tune else None
+    check_recipe(recipe, source=str(config), space=space)
     keep = read_label_file(labels) if labels else None
     result = train_model(
         data or [DEFAULT_DATA],
@@ -94,7 +98,7 @@ def train(
         n_jobs=jobs,
         tune_budget=(budget or 150.0) if tune and trials is None else None,
         tune_trials=trials if tune else None,
-        search_space=load_search_space(config) if tune else None,
+        search_space=space,
         max_line_bytes=max_line_bytes,
     )
     save_model(result.data, output, force=force)

@@ -158,7 +158,9 @@ def _join(where: str, key: str) -> str:
 
 
 def _article(kind: str) -> str:
-    return {"object": "an object", "array": "a list", "integer": "an integer"}.get(kind, f"a {kind}")
+    return {"object": "an object", "array": "a list", "integer": "an integer"}.get(
+        kind, f"a {kind}"
+    )
 
 
 def _json_type(value: Any) -> str:

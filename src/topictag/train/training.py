@@ -91,10 +91,14 @@ def train_model(
     Raises
     ------
     DataError
-        If the data cannot be read, a training row has no ``labels``, or fewer than two labels
-        have training examples.
+        If scikit-learn refuses a value of the recipe (before anything is read), the data cannot
+        be read, a training row has no ``labels``, fewer than two labels have training
+        examples, or the recipe cannot be fitted on the data.
     """
+    from topictag.train.bridge import check_recipe
+
     started = time.perf_counter()
+    check_recipe(config, source="recipe", space=search_space)
     records = read_corpus(paths, max_line_bytes=max_line_bytes)
     if labels is not None:
         records = restrict_labels(records, labels)
@@ -225,7 +229,10 @@ def _fit(
     pipeline = build_pipeline(config, mode=mode, at_least_one=at_least_one, n_jobs=n_jobs)
     Y = indicator_matrix([r.labels or () for r in train], labels)
     groups = group_keys(train)
-    pipeline.fit([r.text for r in train], Y, classifier__groups=groups)
+    try:
+        pipeline.fit([r.text for r in train], Y, classifier__groups=groups)
+    except ValueError as error:  # the recipe's values are valid, but not for this data
+        raise DataError(f"cannot train the recipe on this data: {error}") from None
     return pipeline
 
 
