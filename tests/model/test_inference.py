@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -46,10 +47,16 @@ TEXT = st.one_of(
 )
 
 
+@pytest.fixture(scope="module")
+def served(trained):
+    """The trained bundle loaded once, for every generated example."""
+    return load_model(trained.path)
+
+
 @settings(max_examples=200, deadline=None)
 @given(texts=st.lists(TEXT, min_size=1, max_size=8))
-def test_generated_text_matches_the_pipeline(trained, texts):
-    _compare(load_model(trained.path), trained.pipeline, texts)
+def test_generated_text_matches_the_pipeline(served, trained, texts):
+    _compare(served, trained.pipeline, texts)
 
 
 def test_long_lines_match(trained):
