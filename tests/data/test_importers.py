@@ -4,6 +4,8 @@ import gzip
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from tests.conftest import SHARED_DATA
@@ -67,6 +69,51 @@ def test_fasttext_round_trip(tmp_path):
     with pytest.raises(DataError, match=r"in\.txt:1: empty label"):
         source.write_text("__label__ text\n")
         read_fasttext(source)
+
+
+def test_fasttext_export_escapes_words_that_fastText_would_read_as_labels(tmp_path):
+    out = tmp_path / "out.txt"
+    text = "Tags like __label__spam and \\__label__x, not label__y or a__label__z."
+    write_fasttext([Record("a", text, ("talks",)), Record("b", "__label__war", None)], out)
+    first, second = out.read_text().splitlines()
+    assert first == (
+        "__label__talks Tags like \\__label__spam and \\\\__label__x, not label__y or a__label__z."
+    )
+    assert second == "\\__label__war"
+    # every token fastText would take as a label (any word with the prefix) is a real label
+    assert [w for w in first.split() if w.startswith("__label__")] == ["__label__talks"]
+    assert not any(w.startswith("__label__") for w in second.split())
+    back = read_fasttext(out)
+    assert [(r.text, r.labels) for r in back] == [(text, ("talks",)), ("__label__war", None)]
+    with pytest.raises(DataError, match="record 'c' has an empty label"):
+        write_fasttext([Record("c", "x", ("ok", " "))], tmp_path / "bad.txt")
+    assert not (tmp_path / "bad.txt").exists()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    words=st.lists(
+        st.text(st.sampled_from("_\\lab:eé"), min_size=1, max_size=14)
+        | st.sampled_from(["__label__", "__label__x", "\\__label__", "\\\\__label__y"]),
+        max_size=8,
+    ),
+    labels=st.lists(st.text(st.sampled_from("ab c_"), min_size=1, max_size=5), max_size=3),
+)
+def test_fasttext_round_trip_of_any_words(tmp_path_factory, words, labels):
+    labels = [x for x in labels if x.strip()]
+    text = " ".join(words)
+    out = tmp_path_factory.mktemp("ft") / "out.txt"
+    write_fasttext([Record("1", text, tuple(labels) or None)], out)
+    line = out.read_text()
+    written = ["__label__" + "_".join(x.split()) for x in labels]
+    assert [w for w in line.split() if w.startswith("__label__")] == written
+    if not words and not labels:
+        return  # an empty line: nothing to read back
+    (record,) = read_fasttext(out)
+    assert record.text == " ".join(text.split())
+    assert record.labels == (
+        tuple(dict.fromkeys(x.removeprefix("__label__") for x in written)) or None
+    )
 
 
 def test_csv_and_tsv(tmp_path):
