@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
 
+from tests.strategies import BYTES, JSONL, PROPERTY, assert_located
 from topictag.data.corpus import (
     Record,
     atomic_write,
@@ -156,3 +158,21 @@ def test_corpus_lines_over_the_limit_are_located_errors(make_file):
     assert len(read_corpus(path)) == 2
     with pytest.raises(DataError, match=r"c\.jsonl:2: line longer than 64 bytes"):
         read_corpus(path, max_line_bytes=64)
+
+
+@PROPERTY
+@given(data=JSONL | BYTES)
+def test_any_bytes_give_records_or_a_located_error(tmp_path_factory, data):
+    path = tmp_path_factory.mktemp("c") / "c.jsonl"
+    path.write_bytes(data)
+    try:
+        records = read_corpus(path, max_line_bytes=4096)
+    except Exception as error:
+        assert_located(error, str(path))
+        return
+    for record in records:
+        assert isinstance(record.id, str) and isinstance(record.text, str)
+        assert record.labels is None or all(isinstance(x, str) for x in record.labels)
+    copy = path.with_name("copy.jsonl")  # what was read can be written and read back
+    write_corpus(records, copy)
+    assert read_corpus(copy) == records

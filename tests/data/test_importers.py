@@ -9,9 +9,11 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from tests.conftest import SHARED_DATA
+from tests.strategies import BYTES, JSONL, PROPERTY, assert_located
 from topictag.cli.application import app
 from topictag.data.corpus import Record, read_corpus
 from topictag.data.importers import (
+    importer,
     read_20newsgroups,
     read_articles,
     read_delimited,
@@ -262,3 +264,40 @@ def test_train_refuses_imported_unlabeled_rows(tmp_path):
     runner.invoke(app, ["data", "import", "articles", str(tmp_path / "a.txt"), "-o", str(out)])
     result = runner.invoke(app, ["train", "-d", str(out), "-o", str(tmp_path / "m")])
     assert result.exit_code == 1 and "has no 'labels' field" in result.stderr
+
+
+@PROPERTY
+@given(
+    data=BYTES | JSONL,
+    reader=st.sampled_from(["fasttext", "csv", "tsv", "reuters21578", "reuters-gz", "articles"]),
+)
+def test_any_bytes_give_records_or_a_located_error(tmp_path_factory, data, reader):
+    folder = tmp_path_factory.mktemp("imp")
+    name = {"reuters21578": "reut2-000.sgm", "reuters-gz": "reut2-001.sgm.gz"}.get(reader, "in.txt")
+    path = folder / name
+    path.write_bytes(gzip.compress(data, mtime=0) if reader == "reuters-gz" else data)
+    read = importer("reuters21578" if reader == "reuters-gz" else reader)
+    try:
+        records = read(path)
+    except Exception as error:
+        assert_located(error, str(path))
+        return
+    assert all(isinstance(r.text, str) and isinstance(r.id, str) for r in records)
+    out = folder / "out.txt"  # whatever was read exports to fastText's format
+    write_fasttext([r for r in records if all((x or "").strip() for x in r.labels or ())], out)
+
+
+@PROPERTY
+@given(files=st.lists(st.tuples(st.sampled_from(["train", "test", "x"]), BYTES), max_size=4))
+def test_any_newsgroup_files_give_records_or_a_located_error(tmp_path_factory, files):
+    root = tmp_path_factory.mktemp("news")
+    for k, (split, data) in enumerate(files):
+        group = root / f"20news-{split}" / f"group{k % 2}"
+        group.mkdir(parents=True, exist_ok=True)
+        (group / str(k)).write_bytes(data)
+    try:
+        records = read_20newsgroups(root)
+    except Exception as error:
+        assert_located(error, str(root))
+        return
+    assert len(records) == sum(split != "x" for split, _ in files)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import tracemalloc
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from tests.strategies import BYTES, JSONL, PROPERTY, assert_located
 from topictag.data.inputs import Item, read_items
 from topictag.errors import DataError
 
@@ -85,3 +89,24 @@ def test_unusable_ids_are_located_errors(make_file, ident):
     (error,) = read_items(make_file("in.jsonl", f'{{"id": {ident}, "text": "x"}}\n'))
     assert isinstance(error, DataError)
     assert str(error).endswith("in.jsonl:1: 'id' must be a string or an integer, got " + ident)
+
+
+@PROPERTY
+@given(
+    data=JSONL | BYTES,
+    input_format=st.sampled_from(["auto", "text", "jsonl", "csv"]),
+    whole=st.booleans(),
+)
+def test_any_bytes_in_any_format_give_items_or_located_errors(
+    tmp_path_factory, data, input_format, whole
+):
+    path = tmp_path_factory.mktemp("i") / "in.data"
+    path.write_bytes(data)
+    for item in read_items(path, input_format=input_format, whole=whole, max_line_bytes=4096):
+        if isinstance(item, DataError):
+            assert_located(item, str(path))
+            continue
+        assert isinstance(item, Item) and isinstance(item.id, str) and isinstance(item.text, str)
+        assert len(item.text.encode("utf-8")) <= 4096 + 1  # strict: no lone surrogate
+        # what classify echoes is standard JSON (no NaN) in UTF-8
+        json.dumps(item.fields, allow_nan=False, ensure_ascii=False).encode("utf-8")

@@ -6,8 +6,10 @@ import io
 import json
 
 import pytest
+from hypothesis import given
 
 from tests.conftest import DEFAULT_MODEL
+from tests.strategies import BYTES, JSONL, PROPERTY
 from topictag.model.inference import load_model
 from topictag.serve.protocol import ServeStats, render_answer, serve_lines
 from topictag.serve.stream import Options
@@ -126,3 +128,21 @@ def test_deep_nesting_in_an_answer_becomes_an_error_line():
     for _ in range(100_000):
         deep = [deep]
     assert json.loads(render_answer({"id": "d", "v": deep}, 9))["error"].startswith("the answer")
+
+
+@PROPERTY
+@given(data=JSONL | BYTES)
+def test_any_bytes_get_one_valid_answer_per_line(model, data):
+    out, stats = _serve(model, data, max_line_bytes=2048)
+    lines = data.split(b"\n")
+    expected = len(lines) - (lines[-1] == b"")  # a last line needs no line break
+    assert len(out) == expected == stats.answered + stats.refused
+    for number, raw in enumerate(out, start=1):
+        text = raw.decode("utf-8")
+        assert text.endswith("\n") and len(text.splitlines()) == 1
+        reply = json.loads(text, parse_constant=lambda name: pytest.fail(name))
+        assert isinstance(reply["id"], str)
+        assert "internal error" not in reply.get("error", "")
+        assert ("error" in reply) != ("scores" in reply)
+        if "error" in reply and not lines[number - 1].lstrip().startswith(b"{"):
+            assert reply["id"] == str(number)  # plain lines are answered under their number

@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import json
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.conftest import DEFAULT_RECIPE
+from tests.strategies import BYTES, PROPERTY, assert_located
 from topictag.errors import DataError
 from topictag.train.recipe import TrainConfig, dump_config, load_config
 
@@ -104,3 +109,86 @@ def test_every_default_value_passes_scikit_learn(make_file):
 def test_missing_recipe_file(tmp_path):
     with pytest.raises(DataError, match="cannot read recipe"):
         load_config(tmp_path / "none.toml")
+
+
+def _toml(value) -> str:
+    """Render a generated value as TOML (strings via JSON, whose escapes TOML shares)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return (
+            "nan"
+            if value != value
+            else "inf"
+            if value == float("inf")
+            else ("-inf" if value == float("-inf") else repr(value))
+        )
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+KEYS = {
+    "features": ["ngram_range", "min_df", "max_df", "max_features", "sublinear_tf", "lowercase",
+                 "token_pattern", "char_ngram_range", "other"],
+    "model": ["classifier", "C", "class_weight", "max_iter", "other"],
+    "decision": ["cv_folds", "min_positives", "default_threshold", "at_least_one"],
+}  # fmt: skip
+TOML_VALUES = st.recursive(
+    st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats()
+    | st.text(max_size=12)
+    | st.sampled_from(["none", "balanced", "sgd", "logistic", r"(?u)\b\w+\b", "(a+)+", "["]),
+    lambda inner: st.lists(inner, max_size=3),
+    max_leaves=4,
+)
+SECTIONS = {
+    section: st.dictionaries(st.sampled_from(keys), TOML_VALUES, max_size=3)
+    for section, keys in KEYS.items()
+}
+TOP = st.dictionaries(st.sampled_from(["seed", "search", "model", "x"]), TOML_VALUES, max_size=2)
+SEARCH = st.dictionaries(
+    st.sampled_from(["model", "features", "x"]),
+    st.dictionaries(st.sampled_from(KEYS["model"] + KEYS["features"]), TOML_VALUES, max_size=2),
+    max_size=2,
+)
+RECIPES = st.fixed_dictionaries({"top": TOP, **SECTIONS, "search": SEARCH})
+
+
+def _recipe_text(recipe) -> str:
+    lines = [f"{k} = {_toml(v)}" for k, v in recipe["top"].items()]
+    for section, values in recipe.items():
+        if section == "top" or section in recipe["top"]:
+            continue
+        if section == "search":
+            for sub, keys in values.items():
+                lines.append(f"[search.{sub}]")
+                lines += [f"{k} = {_toml(v)}" for k, v in keys.items()]
+            continue
+        lines.append(f"[{section}]")
+        lines += [f"{k} = {_toml(v)}" for k, v in values.items()]
+    return "\n".join(lines) + "\n"
+
+
+@PROPERTY
+@given(content=RECIPES.map(_recipe_text).map(str.encode) | BYTES)
+def test_any_recipe_gives_a_config_or_one_located_line(tmp_path_factory, content):
+    from topictag.train.bridge import check_recipe
+    from topictag.train.recipe import load_search_space
+
+    path = tmp_path_factory.mktemp("r") / "r.toml"
+    path.write_bytes(content)
+    try:
+        config = load_config(path)
+        space = load_search_space(path)
+        check_recipe(config, source=str(path), space=space)
+    except Exception as error:
+        assert_located(error, str(path))
+        return
+    assert load_config(path) == config  # and it is what the file says, every time
+    again = path.with_name("again.toml")
+    again.write_text(dump_config(config))
+    assert load_config(again) == config

@@ -103,14 +103,29 @@ def load_config(path: str | Path) -> TrainConfig:
     DataError
         If the file cannot be read, is not valid TOML, or sets an unknown or ill-typed key.
     """
+    return TrainConfig.from_dict(_read_toml(path), source=str(path))
+
+
+MAX_RECIPE_BYTES = 1 << 20  # a recipe is a few hundred bytes; anything this big is not one
+
+
+def _read_toml(path: str | Path) -> dict[str, Any]:
     try:
         with open(path, "rb") as handle:
-            data = tomllib.load(handle)
+            content = handle.read(MAX_RECIPE_BYTES + 1)
     except OSError as exc:
         raise DataError(f"cannot read recipe: {exc.strerror}", source=str(path)) from None
+    if len(content) > MAX_RECIPE_BYTES:
+        raise DataError(f"recipe larger than {MAX_RECIPE_BYTES} bytes", source=str(path))
+    try:
+        return tomllib.loads(content.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"not valid UTF-8 (byte 0x{content[exc.start]:02x} at offset {exc.start})",
+            source=str(path),
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise DataError(f"invalid TOML: {exc}", source=str(path)) from None
-    return TrainConfig.from_dict(data, source=str(path))
 
 
 def load_search_space(path: str | Path) -> dict[str, dict[str, list[Any]]] | None:
@@ -119,13 +134,11 @@ def load_search_space(path: str | Path) -> dict[str, dict[str, list[Any]]] | Non
     Each key lists the values to try, e.g. ``[search.model]`` ``C = [0.5, 1.0, 2.0]``;
     ``"none"`` stands for an unset value (TOML has no null).
     """
-    try:
-        with open(path, "rb") as handle:
-            search = tomllib.load(handle).get("search")
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise DataError(f"cannot read recipe: {exc}", source=str(path)) from None
+    search = _read_toml(path).get("search")
     if not search:
         return None
+    if not isinstance(search, dict):
+        raise DataError("[search] must be a table", source=str(path))
     defaults = TrainConfig()
     space: dict[str, dict[str, list[Any]]] = {}
     for section, keys in search.items():
