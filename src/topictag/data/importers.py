@@ -41,9 +41,7 @@ def read_fasttext(path: str | Path, *, prefix: str = FASTTEXT_PREFIX) -> list[Re
                 raise DataError(f"empty label after {prefix!r}", source=str(path), line=number)
             labels.append(label)
         text = " ".join(_unescape(token, prefix) for token in tokens)
-        records.append(
-            Record(str(number), text, tuple(dict.fromkeys(labels)) if labels else None)
-        )
+        records.append(Record(str(number), text, tuple(dict.fromkeys(labels)) if labels else None))
     if not records:
         raise DataError("file is empty", source=str(path))
     return records

@@ -2,8 +2,8 @@
 
 Resampling units are the groups of cross-validation (:func:`topictag.data.corpus.group_keys`):
 a paragraph's article when it has an ``article_id`` (paragraphs of one article are not
-independent), otherwise its normalized text (exact duplicates are one unit). Every statistic is computed from per-unit counts, so
-1,000 resamples cost a few matrix products.
+independent), otherwise its normalized text (exact duplicates are one unit). Every statistic is
+computed from per-unit counts, so 1,000 resamples cost a few matrix products.
 """
 
 from __future__ import annotations
