@@ -11,6 +11,9 @@ from typing import IO, Any
 
 import pytest
 
+# The fuzz harnesses (tests/fuzz/fuzz_*.py) run under atheris in `make fuzz`, never in pytest.
+collect_ignore = ["fuzz"]
+
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_CORPUS = ROOT / "datasets" / "news-paragraphs" / "paragraphs.jsonl"
 DEFAULT_RECIPE = ROOT / "training" / "default.toml"

@@ -88,4 +88,4 @@ def assert_located(error: Exception, source: str) -> None:
     assert isinstance(error, TopictagError), repr(error)
     message = str(error)
     assert message.startswith(source), message
-    assert "\n" not in message and "Traceback" not in message, message
+    assert len(message.splitlines()) == 1 and "Traceback" not in message, message

@@ -118,6 +118,16 @@ def test_fasttext_round_trip_of_any_words(tmp_path_factory, words, labels):
     )
 
 
+def test_delimited_header_errors_stay_one_line(tmp_path):
+    # found by `make fuzz` (importers): a line break inside a quoted column name
+    path = tmp_path / "in.tsv"
+    path.write_text('"li\nne"\tid\nx\t1\n')
+    with pytest.raises(DataError) as caught:
+        read_delimited(path, delimiter="\t")
+    assert len(str(caught.value).splitlines()) == 1
+    assert str(caught.value).endswith("no column 'text' in the header (columns: 'li\\nne', 'id')")
+
+
 def test_csv_and_tsv(tmp_path):
     path = tmp_path / "in.csv"
     path.write_text('id,text,labels,source\nr1,"Oil, gas",energy;trade,wire\nr2,Nothing,,blog\n')
@@ -251,7 +261,7 @@ def test_cli_import_export_and_errors(tmp_path):
     result = runner.invoke(app, ["data", "import", "csv", str(bad), "-o", str(target)])
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines() == [
-        f"topictag: error: {bad}:1: no column 'text' in the header (columns: body)"
+        f"topictag: error: {bad}:1: no column 'text' in the header (columns: 'body')"
     ]
     assert not target.exists()
     usage = runner.invoke(app, ["data", "import", "xml", str(bad), "-o", str(target)])

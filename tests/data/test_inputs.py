@@ -110,3 +110,12 @@ def test_any_bytes_in_any_format_give_items_or_located_errors(
         assert len(item.text.encode("utf-8")) <= 4096 + 1  # strict: no lone surrogate
         # what classify echoes is standard JSON (no NaN) in UTF-8
         json.dumps(item.fields, allow_nan=False, ensure_ascii=False).encode("utf-8")
+
+
+def test_header_errors_stay_one_line_whatever_the_column_names(make_file):
+    # found by `make fuzz` (inputs): quoted line breaks in a header made a multi-line error
+    names = ['"a\nb"', '"\u2028"', *[f"c{i}" for i in range(30)]]
+    (error,) = read_items(make_file("in.csv", ",".join(names) + "\nx\n"), input_format="csv")
+    message = str(error)
+    assert len(message.splitlines()) == 1 and len(message) < 600
+    assert "(columns: 'a\\nb', '\\u2028', 'c0'," in message and "(32 in all)" in message

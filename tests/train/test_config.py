@@ -47,6 +47,8 @@ def test_missing_keys_take_defaults(make_file):
         ("[features]\ntoken_pattern = '(\\w+)+'\n", r"token_pattern: token pattern nests a repeat"),
         ("[features]\ntoken_pattern = '(a)(b)'\n", r"token_pattern: has more than one capturing"),
         ("[features]\ntoken_pattern = '['\n", r"token_pattern: token pattern is not a valid"),
+        # found by `make fuzz` (recipe): parses, but re.compile refuses the template flag
+        ("[features]\ntoken_pattern = '(?t)\\w\\w+'\n", r"token_pattern: .* not a valid"),
         ("seed = -1\n", r"'seed' must be between 0 and 2\*\*32 - 1"),
         ('[model]\nclassifier = "forest"\n', "classifier must be one of"),
         ("seed = 1.5\n", "'seed' must be an integer"),

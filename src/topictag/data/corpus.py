@@ -370,11 +370,26 @@ def write_corpus(records: Iterable[Record], path: str | Path) -> int:
 
 
 def describe(value: Any, width: int = 40) -> str:
-    """Show a JSON value in an error message: its first ``width`` characters of JSON."""
+    """Show a JSON value in an error message: its first ``width`` characters of JSON.
+
+    Characters that are not printable (control characters, line and paragraph separators)
+    are escaped, so the message stays one line for every line splitter.
+    """
     try:
-        return json.dumps(value, ensure_ascii=False)[:width]
+        text = json.dumps(value, ensure_ascii=False)[:width]
     except (RecursionError, ValueError):
         return _json_type(value)
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def describe_names(names: Iterable[str], limit: int = 10) -> str:
+    """List column names in an error message: quoted, escaped, at most ``limit`` of them."""
+    names = list(names)
+    shown = ", ".join(repr(name[:40]) for name in names[:limit])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+
+
+_UNPRINTABLE = re.compile(r"[^\S ]|[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _json_type(value: object) -> str:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from topictag.data.articles import split_paragraphs
-from topictag.data.corpus import Record, iter_lines
+from topictag.data.corpus import Record, describe_names, iter_lines
 from topictag.errors import DataError
 
 FORMATS = ("fasttext", "csv", "tsv", "reuters21578", "20newsgroups", "articles")
@@ -136,7 +136,7 @@ def read_delimited(
                 raise DataError("file is empty (expected a header row)", source=name)
             if text_column not in header:
                 raise DataError(
-                    f"no column {text_column!r} in the header (columns: {', '.join(header)})",
+                    f"no column {text_column!r} in the header (columns: {describe_names(header)})",
                     source=name,
                     line=1,
                 )

@@ -19,6 +19,7 @@ from topictag.data.corpus import (
     MAX_LINE_BYTES,
     STDIN,
     describe,
+    describe_names,
     iter_line_results,
     parse_json_object,
 )
@@ -240,7 +241,7 @@ def _csv_items(
     if text_field not in header:
         yield DataError(
             f"no column {text_field!r} in the CSV header (columns: "
-            f"{', '.join(header)}); choose one with --text-field",
+            f"{describe_names(header)}); choose one with --text-field",
             source=name,
             line=1,
         )

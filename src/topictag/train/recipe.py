@@ -255,7 +255,11 @@ def _out_of_range(key: str, value: Any) -> str | None:
             check_token_pattern(value)
         except ValueError as exc:
             return str(exc)
-        if re.compile(value).groups > 1:
+        try:
+            compiled = re.compile(value)
+        except re.error as exc:  # parses, but does not compile (e.g. the (?t) flag)
+            return f"token pattern is not a valid regular expression ({exc})"
+        if compiled.groups > 1:
             return "has more than one capturing group (a token is the whole match or one group)"
     if key == "default_threshold" and not 0.0 <= value <= 1.0:
         return "must be a probability between 0 and 1"
