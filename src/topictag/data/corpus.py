@@ -199,12 +199,8 @@ def parse_json_object(text: str, *, source: str, line: int) -> dict[str, Any]:
     if _SURROGATE_ESCAPE.search(text):
         surrogate = _lone_surrogate(obj)
         if surrogate is not None:
-            raise DataError(
-                f"string holds a lone surrogate (\\u{ord(surrogate):04x}), which is not Unicode "
-                "text",
-                source=source,
-                line=line,
-            )
+            message = f"string holds a lone surrogate (\\u{ord(surrogate):04x}), not Unicode text"
+            raise DataError(message, source=source, line=line)
     return obj
 
 
@@ -224,26 +220,21 @@ def _finite_float(literal: str) -> float:
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _lone_surrogate(value: Any) -> str | None:
     """Return the first lone surrogate in any string or key inside ``value``, if any."""
     stack = [value]
-    while stack:
+    while stack:  # no recursion: the value may be nested as deep as json allows
         item = stack.pop()
         if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
+            stack += [*item.keys(), *item.values()]
         elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, str):
-            match = _SURROGATE.search(item)
-            if match:
-                return match.group()
+            stack += item
+        elif isinstance(item, str) and (match := _SURROGATE.search(item)):
+            return match.group()
     return None
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def parse_record(obj: dict[str, Any], *, source: str, line: int) -> Record:
