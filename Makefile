@@ -9,8 +9,11 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256s
 CORPUS ?=
 QUICK ?=
 
-.PHONY: help install install-bench train test lint format bench bench-serve report clean
+.PHONY: help install install-bench install-fuzz train test lint format bench bench-serve report fuzz clean
 BENCH_STAMP := $(VENV)/.bench-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
+FUZZ_STAMP := $(VENV)/.fuzz-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= corpus inputs importers recipe serve
 
 help: ## Show the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -51,8 +54,26 @@ bench: install-bench ## Accuracy and training time vs fastText on ../shared/data
 bench-serve: install-bench ## Cold start, throughput, memory and pruning vs fastText (QUICK=1)
 	$(BIN)/python -m benchmarks.bench_serve $(if $(QUICK),--quick)
 
+$(FUZZ_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,fuzz]'
+	@rm -f $(VENV)/.fuzz-* && touch $@
+
+install-fuzz: $(FUZZ_STAMP) ## Install the fuzzer (atheris)
+
+# Each target runs FUZZ_SECONDS; its corpus grows in .fuzz/<target> (git-ignored), seeded from
+# the test fixtures and from tests/fuzz/corpus/<target>; a crash is saved as .fuzz/crash-<target>-*.
+fuzz: install-fuzz ## Coverage-guided fuzzing of every reader with atheris, FUZZ_SECONDS per target (600)
+	$(BIN)/python -m tests.fuzz.seeds .fuzz/seeds
+	@status=0; for target in $(FUZZ_TARGETS); do \
+		mkdir -p .fuzz/$$target tests/fuzz/corpus/$$target; \
+		echo "fuzzing $$target for $(FUZZ_SECONDS) s"; \
+		$(BIN)/python -m tests.fuzz.fuzz_$$target -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+			-rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=.fuzz/crash-$$target- \
+			.fuzz/$$target tests/fuzz/corpus/$$target .fuzz/seeds/$$target || status=1; \
+	done; exit $$status
+
 report: install ## Write the example evaluation report of the default model to docs/example-report
 	$(BIN)/topictag evaluate news-topics --data datasets/news-paragraphs/paragraphs.jsonl --output docs/example-report
 
 clean: ## Remove the virtual environment and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache src/*.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .fuzz src/*.egg-info

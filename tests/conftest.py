@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import queue
+import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
+
+# The fuzz harnesses (tests/fuzz/fuzz_*.py) run under atheris in `make fuzz`, never in pytest.
+collect_ignore = ["fuzz"]
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_CORPUS = ROOT / "datasets" / "news-paragraphs" / "paragraphs.jsonl"
@@ -95,3 +100,42 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Any:
     save_bundle(result.data, path)
     result.path = path
     return result
+
+
+class PipeLines:
+    """The lines of a subprocess's output, read in a thread so that every read has a timeout.
+
+    A regression that stops answering then fails the test instead of hanging it.
+    """
+
+    def __init__(self, stream: IO[str], *, timeout: float = 30.0):
+        self.timeout = timeout
+        self._lines: queue.Queue[str | None] = queue.Queue()
+
+        def pump() -> None:
+            for line in stream:
+                self._lines.put(line)
+            self._lines.put(None)
+
+        threading.Thread(target=pump, daemon=True).start()
+
+    def next(self) -> str:
+        """Return the next line; fail after ``timeout`` seconds, or at end of output."""
+        try:
+            line = self._lines.get(timeout=self.timeout)
+        except queue.Empty:
+            raise AssertionError(f"no output line within {self.timeout} s") from None
+        assert line is not None, "output ended"
+        return line
+
+    def rest(self) -> list[str]:
+        """Return every line until the output ends; fail if it does not end in time."""
+        lines = []
+        while True:
+            try:
+                line = self._lines.get(timeout=self.timeout)
+            except queue.Empty:
+                raise AssertionError(f"output did not end within {self.timeout} s") from None
+            if line is None:
+                return lines
+            lines.append(line)

@@ -8,7 +8,7 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import BUNDLED_CORPUS, DEFAULT_MODEL, tiny_rows, write_jsonl
+from tests.conftest import BUNDLED_CORPUS, DEFAULT_MODEL, PipeLines, tiny_rows, write_jsonl
 from topictag import __version__
 from topictag.cli.application import app
 
@@ -300,11 +300,12 @@ def test_serve_answers_each_line_and_reports_bad_requests():
     result = invoke("serve", "-m", str(DEFAULT_MODEL), input=requests)
     assert result.exit_code == 0, result.output
     replies = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [r["id"] for r in replies] == ["a", "2", 5, "4", "6"]
+    assert [r["id"] for r in replies] == ["a", "2", "5", "4", "5", "6"]
     assert "energy" in replies[0]["labels"] and "elections" in replies[1]["labels"]
-    assert replies[2] == {"id": 5, "error": "'text' must be a string, got 3"}
+    assert replies[2] == {"id": "5", "error": "'text' must be a string, got 3"}
     assert replies[3]["error"].startswith("malformed JSON")
-    assert "served 5 request(s)" in result.stderr
+    assert replies[4] == {"id": "5", "error": "empty request"}
+    assert "served 6 request(s), 3 answered with an error" in result.stderr
 
 
 def test_serve_flushes_each_answer_before_the_next_request(tmp_path):
@@ -319,13 +320,18 @@ def test_serve_flushes_each_answer_before_the_next_request(tmp_path):
         text=True,
     )
     assert process.stdin is not None and process.stdout is not None
-    for text in ("Oil prices rose.", "Talks resumed in Geneva."):
-        process.stdin.write(json.dumps({"text": text}) + "\n")
-        process.stdin.flush()
-        reply = json.loads(process.stdout.readline())  # would hang if the answer were buffered
-        assert reply["labels"]
-    process.stdin.close()
-    assert process.wait(timeout=30) == 0
+    answers = PipeLines(process.stdout)
+    try:
+        for text in ("Oil prices rose.", "Talks resumed in Geneva."):
+            process.stdin.write(json.dumps({"text": text}) + "\n")
+            process.stdin.flush()
+            reply = json.loads(answers.next())  # fails if the answer were buffered
+            assert reply["labels"]
+        process.stdin.close()
+        assert answers.rest() == []
+        assert process.wait(timeout=30) == 0
+    finally:
+        process.kill()
 
 
 def test_classify_with_workers_matches_one_process(tmp_path):
@@ -385,14 +391,18 @@ def test_classify_streams_results_before_the_input_ends(jobs):
         text=True,
     )
     assert process.stdin is not None and process.stdout is not None
+    lines = PipeLines(process.stdout)
     answered = []
-    for k in range(6):
-        process.stdin.write(f"Oil prices rose for the {k}th day.\n")
-        process.stdin.flush()
-        time.sleep(0.05)
-    # six lines in batches of two: the first answers arrive while stdin is still open
-    answered.append(json.loads(process.stdout.readline())["id"])
-    process.stdin.close()
-    answered += [json.loads(line)["id"] for line in process.stdout]
-    assert process.wait(timeout=30) == 0
+    try:
+        for k in range(6):
+            process.stdin.write(f"Oil prices rose for the {k}th day.\n")
+            process.stdin.flush()
+            time.sleep(0.05)
+        # six lines in batches of two: the first answers arrive while stdin is still open
+        answered.append(json.loads(lines.next())["id"])
+        process.stdin.close()
+        answered += [json.loads(line)["id"] for line in lines.rest()]
+        assert process.wait(timeout=30) == 0
+    finally:
+        process.kill()
     assert answered == ["1", "2", "3", "4", "5", "6"]

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
 
+from tests.strategies import BYTES, JSONL, PROPERTY, assert_located
 from topictag.data.corpus import (
     Record,
     atomic_write,
@@ -118,3 +120,59 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
         raise RuntimeError("crash")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_lines_are_bounded_and_a_bad_line_spoils_only_itself():
+    import io
+
+    from topictag.data.corpus import iter_line_results, iter_lines
+
+    data = b"\xef\xbb\xbfok\r\n" + b"y" * 25 + b"\n\xffbad\nexactly10b\r\n" + b"z" * 11
+    got = list(iter_line_results("f", io.BytesIO(data), max_line_bytes=10))
+    assert got[0] == (1, "ok")  # byte order mark and CR LF removed
+    assert [(n, str(e)) for n, e in got[1:3]] == [
+        (2, "f:2: line longer than 10 bytes (raise --max-line-bytes to accept it)"),
+        (3, "f:3: not valid UTF-8 (byte 0xff at column 1)"),
+    ]
+    assert got[3] == (4, "exactly10b")
+    assert got[4][0] == 5 and "line longer than 10 bytes" in str(got[4][1])  # no final newline
+    with pytest.raises(DataError, match=r"^f:2: line longer"):
+        list(iter_lines("f", io.BytesIO(data), max_line_bytes=10))
+
+
+def test_an_over_long_line_is_read_in_bounded_pieces():
+    from topictag.data.corpus import iter_line_results
+
+    class Recording(__import__("io").BytesIO):
+        def readline(self, size=-1):
+            assert 0 < size <= 1026, size  # never asks for the whole line
+            return super().readline(size)
+
+    stream = Recording(b"a" * 1_000_000 + b"\nnext\n")
+    got = list(iter_line_results("f", stream, max_line_bytes=1024))
+    assert isinstance(got[0][1], DataError) and got[1] == (2, "next")
+
+
+def test_corpus_lines_over_the_limit_are_located_errors(make_file):
+    path = make_file("c.jsonl", '{"text": "short"}\n{"text": "' + "x" * 100 + '"}\n')
+    assert len(read_corpus(path)) == 2
+    with pytest.raises(DataError, match=r"c\.jsonl:2: line longer than 64 bytes"):
+        read_corpus(path, max_line_bytes=64)
+
+
+@PROPERTY
+@given(data=JSONL | BYTES)
+def test_any_bytes_give_records_or_a_located_error(tmp_path_factory, data):
+    path = tmp_path_factory.mktemp("c") / "c.jsonl"
+    path.write_bytes(data)
+    try:
+        records = read_corpus(path, max_line_bytes=4096)
+    except Exception as error:
+        assert_located(error, str(path))
+        return
+    for record in records:
+        assert isinstance(record.id, str) and isinstance(record.text, str)
+        assert record.labels is None or all(isinstance(x, str) for x in record.labels)
+    copy = path.with_name("copy.jsonl")  # what was read can be written and read back
+    write_corpus(records, copy)
+    assert read_corpus(copy) == records

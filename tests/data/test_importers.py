@@ -4,12 +4,16 @@ import gzip
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from tests.conftest import SHARED_DATA
+from tests.strategies import BYTES, JSONL, PROPERTY, assert_located
 from topictag.cli.application import app
 from topictag.data.corpus import Record, read_corpus
 from topictag.data.importers import (
+    importer,
     read_20newsgroups,
     read_articles,
     read_delimited,
@@ -67,6 +71,61 @@ def test_fasttext_round_trip(tmp_path):
     with pytest.raises(DataError, match=r"in\.txt:1: empty label"):
         source.write_text("__label__ text\n")
         read_fasttext(source)
+
+
+def test_fasttext_export_escapes_words_that_fastText_would_read_as_labels(tmp_path):
+    out = tmp_path / "out.txt"
+    text = "Tags like __label__spam and \\__label__x, not label__y or a__label__z."
+    write_fasttext([Record("a", text, ("talks",)), Record("b", "__label__war", None)], out)
+    first, second = out.read_text().splitlines()
+    assert first == (
+        "__label__talks Tags like \\__label__spam and \\\\__label__x, not label__y or a__label__z."
+    )
+    assert second == "\\__label__war"
+    # every token fastText would take as a label (any word with the prefix) is a real label
+    assert [w for w in first.split() if w.startswith("__label__")] == ["__label__talks"]
+    assert not any(w.startswith("__label__") for w in second.split())
+    back = read_fasttext(out)
+    assert [(r.text, r.labels) for r in back] == [(text, ("talks",)), ("__label__war", None)]
+    with pytest.raises(DataError, match="record 'c' has an empty label"):
+        write_fasttext([Record("c", "x", ("ok", " "))], tmp_path / "bad.txt")
+    assert not (tmp_path / "bad.txt").exists()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    words=st.lists(
+        st.text(st.sampled_from("_\\lab:eé"), min_size=1, max_size=14)
+        | st.sampled_from(["__label__", "__label__x", "\\__label__", "\\\\__label__y"]),
+        max_size=8,
+    ),
+    labels=st.lists(st.text(st.sampled_from("ab c_"), min_size=1, max_size=5), max_size=3),
+)
+def test_fasttext_round_trip_of_any_words(tmp_path_factory, words, labels):
+    labels = [x for x in labels if x.strip()]
+    text = " ".join(words)
+    out = tmp_path_factory.mktemp("ft") / "out.txt"
+    write_fasttext([Record("1", text, tuple(labels) or None)], out)
+    line = out.read_text()
+    written = ["__label__" + "_".join(x.split()) for x in labels]
+    assert [w for w in line.split() if w.startswith("__label__")] == written
+    if not words and not labels:
+        return  # an empty line: nothing to read back
+    (record,) = read_fasttext(out)
+    assert record.text == " ".join(text.split())
+    assert record.labels == (
+        tuple(dict.fromkeys(x.removeprefix("__label__") for x in written)) or None
+    )
+
+
+def test_delimited_header_errors_stay_one_line(tmp_path):
+    # found by `make fuzz` (importers): a line break inside a quoted column name
+    path = tmp_path / "in.tsv"
+    path.write_text('"li\nne"\tid\nx\t1\n')
+    with pytest.raises(DataError) as caught:
+        read_delimited(path, delimiter="\t")
+    assert len(str(caught.value).splitlines()) == 1
+    assert str(caught.value).endswith("no column 'text' in the header (columns: 'li\\nne', 'id')")
 
 
 def test_csv_and_tsv(tmp_path):
@@ -202,7 +261,7 @@ def test_cli_import_export_and_errors(tmp_path):
     result = runner.invoke(app, ["data", "import", "csv", str(bad), "-o", str(target)])
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines() == [
-        f"topictag: error: {bad}:1: no column 'text' in the header (columns: body)"
+        f"topictag: error: {bad}:1: no column 'text' in the header (columns: 'body')"
     ]
     assert not target.exists()
     usage = runner.invoke(app, ["data", "import", "xml", str(bad), "-o", str(target)])
@@ -215,3 +274,40 @@ def test_train_refuses_imported_unlabeled_rows(tmp_path):
     runner.invoke(app, ["data", "import", "articles", str(tmp_path / "a.txt"), "-o", str(out)])
     result = runner.invoke(app, ["train", "-d", str(out), "-o", str(tmp_path / "m")])
     assert result.exit_code == 1 and "has no 'labels' field" in result.stderr
+
+
+@PROPERTY
+@given(
+    data=BYTES | JSONL,
+    reader=st.sampled_from(["fasttext", "csv", "tsv", "reuters21578", "reuters-gz", "articles"]),
+)
+def test_any_bytes_give_records_or_a_located_error(tmp_path_factory, data, reader):
+    folder = tmp_path_factory.mktemp("imp")
+    name = {"reuters21578": "reut2-000.sgm", "reuters-gz": "reut2-001.sgm.gz"}.get(reader, "in.txt")
+    path = folder / name
+    path.write_bytes(gzip.compress(data, mtime=0) if reader == "reuters-gz" else data)
+    read = importer("reuters21578" if reader == "reuters-gz" else reader)
+    try:
+        records = read(path)
+    except Exception as error:
+        assert_located(error, str(path))
+        return
+    assert all(isinstance(r.text, str) and isinstance(r.id, str) for r in records)
+    out = folder / "out.txt"  # whatever was read exports to fastText's format
+    write_fasttext([r for r in records if all((x or "").strip() for x in r.labels or ())], out)
+
+
+@PROPERTY
+@given(files=st.lists(st.tuples(st.sampled_from(["train", "test", "x"]), BYTES), max_size=4))
+def test_any_newsgroup_files_give_records_or_a_located_error(tmp_path_factory, files):
+    root = tmp_path_factory.mktemp("news")
+    for k, (split, data) in enumerate(files):
+        group = root / f"20news-{split}" / f"group{k % 2}"
+        group.mkdir(parents=True, exist_ok=True)
+        (group / str(k)).write_bytes(data)
+    try:
+        records = read_20newsgroups(root)
+    except Exception as error:
+        assert_located(error, str(root))
+        return
+    assert len(records) == sum(split != "x" for split, _ in files)

@@ -64,8 +64,23 @@ def test_report_renders_every_plot_without_console_errors(tmp_path):
             (element,) = driver.find_elements(By.CSS_SELECTOR, name)
             assert element.size["width"] > 100 and element.size["height"] > 100
         assert all(c.size["width"] > 50 and c.size["height"] > 50 for c in curves)
+
+        def column(n: int) -> list[str]:
+            cells = f"table.sortable tbody tr td:nth-child({n})"
+            return [cell.text for cell in driver.find_elements(By.CSS_SELECTOR, cells)]
+
+        labels, support = column(1), [int(x) for x in column(5)]
+        assert len(labels) == 13
+        assert support != sorted(support, reverse=True)  # else the test below proves nothing
         header = driver.find_element(By.CSS_SELECTOR, "table.sortable th:nth-child(5)")
-        header.click()  # sort by support: the script runs without errors
+        header.click()  # sort by support, largest first
+        after = [int(x) for x in column(5)]
+        assert after == sorted(support, reverse=True)
+        assert sorted(column(1)) == sorted(labels)  # rows moved whole, none lost
+        pairs = dict(zip(labels, support, strict=True))
+        assert all(pairs[label] == n for label, n in zip(column(1), after, strict=True))
+        header.click()  # and again: smallest first
+        assert [int(x) for x in column(5)] == sorted(support)
         errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
         assert errors == []
         ARTIFACTS.mkdir(exist_ok=True)

@@ -47,10 +47,16 @@ TEXT = st.one_of(
 )
 
 
+@pytest.fixture(scope="module")
+def served(trained):
+    """The trained bundle loaded once, for every generated example."""
+    return load_model(trained.path)
+
+
 @settings(max_examples=200, deadline=None)
 @given(texts=st.lists(TEXT, min_size=1, max_size=8))
-def test_generated_text_matches_the_pipeline(trained, texts):
-    _compare(load_model(trained.path), trained.pipeline, texts)
+def test_generated_text_matches_the_pipeline(served, trained, texts):
+    _compare(served, trained.pipeline, texts)
 
 
 def test_long_lines_match(trained):
@@ -101,7 +107,11 @@ def test_classify_path_imports_neither_sklearn_nor_scipy_nor_joblib():
         "print('HEAVY', heavy)\n"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code, str(DEFAULT_MODEL)], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code, str(DEFAULT_MODEL)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     ).stdout
     assert '"labels"' in out
     assert "HEAVY []" in out

@@ -144,7 +144,7 @@ def test_apply_changes_and_search_space_from_recipe(make_file):
     }
     assert set(SEARCH_SPACE) == {"features", "model"}
     bad = make_file("bad.toml", '[search.model]\nC = ["big"]\n')
-    with pytest.raises(DataError, match="C must be float"):
+    with pytest.raises(DataError, match=r"\[search.model\] C must be a finite number, got .big."):
         load_search_space(bad)
 
 
@@ -158,3 +158,34 @@ def test_pooled_threshold_for_rare_labels():
     assert thresholds[1] == thresholds[2]  # rare labels share one
     # pooled, the rare positives are 0.3 and 0.25 and the best negative 0.2: cut between them
     assert thresholds[1] == pytest.approx(0.225)
+
+
+@pytest.mark.parametrize("tune", [False, True])
+def test_an_invalid_recipe_stops_before_progress_and_writes_nothing(tmp_path, tiny_corpus, tune):
+    from typer.testing import CliRunner
+
+    from topictag.cli.application import app
+
+    recipe = tmp_path / "bad.toml"
+    recipe.write_text("[model]\nC = -1.0\n[search.model]\nC = [0.5, 2.0]\n")
+    out = tmp_path / "model"
+    args = ["train", "--data", str(tiny_corpus), "-c", str(recipe), "-o", str(out)]
+    result = CliRunner().invoke(app, args + (["--tune", "--trials", "3"] if tune else []))
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines() == [
+        f"topictag: error: {recipe}: [model] C: must be a float in the range (0.0, inf), "
+        "got -1.0 (scikit-learn's LinearSVC)"
+    ]
+    assert not out.exists()
+
+
+def test_tuning_never_replaces_a_recipe_that_fails_as_given():
+    texts = ["war talks"] * 6
+    Y = np.array([[1, 0], [0, 1]] * 3)
+
+    def score(config, *args, **kwargs):
+        raise ValueError("no terms remain")
+
+    with pytest.raises(DataError, match="the recipe as given cannot be trained: no terms remain"):
+        tune(texts, Y, [str(i) for i in range(6)], TrainConfig(), mode="multi-label",
+             at_least_one=False, trials=3, score=score)  # fmt: skip

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterable
 from enum import StrEnum
@@ -13,13 +12,14 @@ import typer
 
 from topictag.cli.common import (
     DEFAULT_MODEL,
+    MAX_LINE_BYTES,
+    MaxLineBytes,
     Quiet,
     TableFormat,
     log,
     reports_errors,
 )
 from topictag.cli.progress import progress_display
-from topictag.errors import DataError
 
 
 class InputFormat(StrEnum):
@@ -106,6 +106,7 @@ def classify(
         ),
     ] = 0,
     quiet: Quiet = False,
+    max_line_bytes: MaxLineBytes = MAX_LINE_BYTES,
 ) -> None:
     """Tag paragraphs with topics: from arguments, a file, or stdin."""
     from topictag.data.inputs import items_from_texts, read_items
@@ -148,6 +149,7 @@ def classify(
                 text_field=text_field,
                 id_field=id_field,
                 whole=paragraphs,
+                max_line_bytes=max_line_bytes,
                 progress=progress,
             )
         )
@@ -199,37 +201,41 @@ def serve(
         typer.Option("--top-k", "-k", min=1, help="Keep at most K labels per paragraph."),
     ] = None,
     quiet: Quiet = False,
+    max_line_bytes: MaxLineBytes = MAX_LINE_BYTES,
 ) -> None:
     """Answer requests on stdin, one JSON line out per line in, until EOF or Ctrl-C.
 
     A request is a JSON object with "text" (and optionally "id"), or a plain line of text.
+    Every line gets one answer, in order; a bad line gets {"id": ..., "error": ...}.
     """
     import signal
 
-    from topictag.data.corpus import iter_lines
     from topictag.model.inference import load_model
-    from topictag.serve.protocol import answer_request
+    from topictag.serve.protocol import ServeStats, serve_lines
     from topictag.serve.stream import Options
 
     loaded = load_model(model)
-    options = Options(top_k=top_k)
     log.info("serving %s: one request per line on stdin", model)
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    count = 0
+    stats = ServeStats()
+    out = sys.stdout.buffer
     try:
-        for number, line in iter_lines("-"):
-            if not line.strip():
-                continue
-            reply = answer_request(loaded, line, number, options)
-            sys.stdout.write(json.dumps(reply, ensure_ascii=False) + "\n")
-            sys.stdout.flush()
-            count += 1
+        for answer in serve_lines(
+            loaded,
+            sys.stdin.buffer,
+            Options(top_k=top_k),
+            max_line_bytes=max_line_bytes,
+            stats=stats,
+        ):
+            out.write(answer)
+            out.flush()
     except KeyboardInterrupt:
         pass
-    except DataError as error:  # bytes that are not UTF-8: answer, then stop reading
-        sys.stdout.write(json.dumps({"id": None, "error": str(error)}) + "\n")
-        raise
-    log.info("served %d request(s)", count)
+    log.info(
+        "served %d request(s)%s",
+        stats.answered + stats.refused,
+        f", {stats.refused} answered with an error" if stats.refused else "",
+    )
 
 
 def _table(rows: list[dict[str, Any]]) -> str:

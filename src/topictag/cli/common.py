@@ -17,6 +17,7 @@ import typer
 from typer.core import TyperCommand
 from typer.models import ArgumentInfo
 
+from topictag.data.corpus import MAX_LINE_BYTES
 from topictag.errors import TopictagError
 
 DEFAULT_DATA = Path("datasets/news-paragraphs/paragraphs.jsonl")
@@ -24,6 +25,14 @@ DEFAULT_CONFIG = Path("training/default.toml")
 DEFAULT_MODEL = "news-topics"
 
 log = logging.getLogger("topictag")
+MaxLineBytes = Annotated[
+    int,
+    typer.Option(
+        min=1,
+        help=f"Refuse input lines longer than this many bytes [default: {MAX_LINE_BYTES}, 1 MiB].",
+        show_default=False,
+    ),
+]
 F = TypeVar("F", bound=Callable[..., Any])
 
 

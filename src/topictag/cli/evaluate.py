@@ -11,8 +11,10 @@ import typer
 
 from topictag.cli.common import (
     DEFAULT_MODEL,
+    MAX_LINE_BYTES,
     AsJson,
     Format,
+    MaxLineBytes,
     OutputFormat,
     Quiet,
     log,
@@ -49,11 +51,14 @@ def evaluate(
         str | None, typer.Option(help="Another model to compare with, on the same data.")
     ] = None,
     quiet: Quiet = False,
+    max_line_bytes: MaxLineBytes = MAX_LINE_BYTES,
 ) -> None:
     """Score a model on labeled data: metrics.json, report.md and report.html."""
     from topictag.evaluate.evaluation import evaluate_model
 
-    result = evaluate_model(model, data, split=split.value, compare=compare)
+    result = evaluate_model(
+        model, data, split=split.value, compare=compare, max_line_bytes=max_line_bytes
+    )
     if output is None:
         typer.echo(result.markdown)
         return

@@ -11,6 +11,8 @@ from topictag.cli.common import (
     DEFAULT_CONFIG,
     DEFAULT_DATA,
     DEFAULT_MODEL,
+    MAX_LINE_BYTES,
+    MaxLineBytes,
     Quiet,
     log,
     models_dir,
@@ -76,6 +78,7 @@ def train(
         bool, typer.Option("--force", "-f", help="Replace an existing model.")
     ] = False,
     quiet: Quiet = False,
+    max_line_bytes: MaxLineBytes = MAX_LINE_BYTES,
 ) -> None:
     """Train a model on the train split and evaluate it on the test split."""
     from topictag.data.corpus import read_label_file
@@ -91,6 +94,8 @@ def train(
         raise typer.BadParameter("--budget and --trials go with --tune")
     if budget is not None and trials is not None:
         raise typer.BadParameter("give --budget or --trials, not both")
+    from topictag.train.bridge import check_recipe
+
     if data is None and not DEFAULT_DATA.is_file():
         raise TopictagError(
             f"no --data given and the bundled corpus ({DEFAULT_DATA}) is not here (it ships "
@@ -101,8 +106,9 @@ def train(
     recipe = load_config(config)
     if seed is not None:
         recipe = recipe.replace(seed=seed)
-    keep = read_label_file(labels) if labels else None
     space = load_search_space(config) if tune else None
+    check_recipe(recipe, source=str(config), space=space)
+    keep = read_label_file(labels) if labels else None
     with progress_display() as progress:
         result = train_model(
             data or [DEFAULT_DATA],
@@ -114,6 +120,7 @@ def train(
             tune_trials=trials if tune else None,
             search_space=space,
             progress=progress,
+            max_line_bytes=max_line_bytes,
         )
     save_model(result.data, output, force=force)
     log.info("saved %s", output)

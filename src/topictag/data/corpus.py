@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import stat
@@ -28,6 +29,9 @@ from topictag.progress import Progress, report
 
 SPLITS = ("train", "test")
 STDIN = "-"
+# The longest line (or HTTP text) any reader accepts, in bytes: a 1 MiB paragraph is already
+# a whole book; a limit keeps memory bounded whatever the input. ``--max-line-bytes`` changes it.
+MAX_LINE_BYTES = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +61,11 @@ class Record:
 
 
 def iter_lines(
-    source: str | Path, stream: IO[bytes] | None = None, *, progress: Progress | None = None
+    source: str | Path,
+    stream: IO[bytes] | None = None,
+    *,
+    max_line_bytes: int = MAX_LINE_BYTES,
+    progress: Progress | None = None,
 ) -> Iterator[tuple[int, str]]:
     """Yield ``(line_number, text)`` for each line of a UTF-8 file, without the line ending.
 
@@ -67,6 +75,9 @@ def iter_lines(
         A file path, or ``"-"`` for standard input.
     stream : binary file, optional
         Read from this stream instead of opening ``source`` (``source`` still names it in errors).
+    max_line_bytes : int
+        The longest line accepted, in bytes without its line ending. Longer lines are never held
+        in memory whole.
     progress : callable, optional
         Called with a ``"reading"`` :class:`~topictag.progress.Step` of bytes read (of the
         file's size, for a regular file) every 1,024 lines and at the end.
@@ -74,7 +85,32 @@ def iter_lines(
     Raises
     ------
     DataError
-        If the file cannot be opened or a line is not valid UTF-8.
+        If the file cannot be opened, or at the first line that is not valid UTF-8 or is longer
+        than ``max_line_bytes``.
+    """
+    lines = iter_line_results(source, stream, max_line_bytes=max_line_bytes, progress=progress)
+    for number, line in lines:
+        if isinstance(line, DataError):
+            raise line
+        yield number, line
+
+
+def iter_line_results(
+    source: str | Path,
+    stream: IO[bytes] | None = None,
+    *,
+    max_line_bytes: int = MAX_LINE_BYTES,
+    progress: Progress | None = None,
+) -> Iterator[tuple[int, str | DataError]]:
+    """Like :func:`iter_lines`, but a bad line is yielded as a DataError value in its place.
+
+    Lines are split on ``\\n`` in the bytes, so a line that is not UTF-8 or is too long spoils
+    only itself: reading goes on with the next line.
+
+    Raises
+    ------
+    DataError
+        If the file cannot be opened.
     """
     name = str(source)
     if stream is None:
@@ -86,55 +122,69 @@ def iter_lines(
             except OSError as exc:
                 raise DataError(f"cannot read file: {exc.strerror}", source=name) from None
             with stream:
-                yield from _decode_lines(name, stream, progress)
+                yield from _decode_lines(name, stream, max_line_bytes, progress)
             return
-    yield from _decode_lines(name, stream, progress)
+    yield from _decode_lines(name, stream, max_line_bytes, progress)
 
 
 def _decode_lines(
-    name: str, stream: IO[bytes], progress: Progress | None = None
-) -> Iterator[tuple[int, str]]:
-    raws: Iterable[bytes] = stream if progress is None else _counted(name, stream, progress)
-    for number, raw in enumerate(raws, start=1):
+    name: str, stream: IO[bytes], limit: int, progress: Progress | None = None
+) -> Iterator[tuple[int, str | DataError]]:
+    number, read = 0, 0
+    size = _size(stream) if progress is not None else None
+    while True:
+        # At most the limit, a CR and an LF: a longer line is drained in chunks of that size.
+        raw = stream.readline(limit + 2)
+        if not raw:
+            if progress is not None:
+                report(progress, "reading", read, size if size is not None else read, note=name)
+            return
+        number += 1
+        read += len(raw)
+        if progress is not None and number % 1024 == 0:
+            report(progress, "reading", read, size, note=name)
+        content = raw.rstrip(b"\r\n") if raw.endswith(b"\n") else raw
+        if len(raw) == limit + 2 and not raw.endswith(b"\n"):  # drain the rest of the line
+            while raw and not raw.endswith(b"\n"):
+                raw = stream.readline(limit + 2)
+                read += len(raw)
+        if len(content) > limit:
+            message = f"line longer than {limit} bytes (raise --max-line-bytes to accept it)"
+            yield number, DataError(message, source=name, line=number)
+            continue
         try:
-            line = raw.decode("utf-8")
+            line = content.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise DataError(
-                f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})",
-                source=name,
-                line=number,
-            ) from None
+            where = f"byte 0x{content[exc.start]:02x} at column {exc.start + 1}"
+            yield number, DataError(f"not valid UTF-8 ({where})", source=name, line=number)
+            continue
         if number == 1 and line.startswith("\ufeff"):
             line = line[1:]
-        yield number, line.rstrip("\r\n")
+        yield number, line
 
 
-def _counted(name: str, stream: IO[bytes], progress: Progress) -> Iterator[bytes]:
-    """Yield the lines of ``stream``, reporting the bytes read now and then."""
+def _size(stream: IO[bytes]) -> float | None:
+    """Return the size of a regular file's stream, or None (a pipe, an in-memory stream)."""
     try:
         info = os.fstat(stream.fileno())
-        size = float(info.st_size) if stat.S_ISREG(info.st_mode) else None
-    except (OSError, ValueError, AttributeError):  # no descriptor (an in-memory stream)
-        size = None
-    read = 0
-    for number, raw in enumerate(stream, start=1):
-        read += len(raw)
-        if number % 1024 == 0:
-            report(progress, "reading", read, size, note=name)
-        yield raw
-    report(progress, "reading", read, size if size is not None else read, note=name)
+    except (OSError, ValueError, AttributeError):
+        return None
+    return float(info.st_size) if stat.S_ISREG(info.st_mode) else None
 
 
-def iter_json_objects(source: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def iter_json_objects(
+    source: str | Path, *, max_line_bytes: int = MAX_LINE_BYTES
+) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(line_number, object)`` for each non-blank line of a JSON Lines file.
 
     Raises
     ------
     DataError
-        On a malformed line, a line that is not a JSON object, or a file with no rows.
+        On a malformed, over-long or non-UTF-8 line, a line that is not a JSON object, or a
+        file with no rows.
     """
     seen = False
-    for number, line in iter_lines(source):
+    for number, line in iter_lines(source, max_line_bytes=max_line_bytes):
         if not line.strip():
             continue
         seen = True
@@ -144,16 +194,72 @@ def iter_json_objects(source: str | Path) -> Iterator[tuple[int, dict[str, Any]]
 
 
 def parse_json_object(text: str, *, source: str, line: int) -> dict[str, Any]:
-    """Parse one JSON Lines row, which must be an object."""
+    """Parse one JSON Lines row, which must be an object of standard JSON.
+
+    Python's ``json`` accepts more than JSON and fails on some of it in ways other than
+    ``JSONDecodeError``; every such case becomes a DataError here: ``NaN`` and ``Infinity``,
+    numbers out of float range, integers too long to convert, nesting deeper than the
+    interpreter's recursion limit, and ``\\ud800``-style escapes of lone surrogates (which no
+    UTF-8 output can hold).
+
+    Raises
+    ------
+    DataError
+        Naming the source, line and problem.
+    """
     try:
-        obj = json.loads(text)
+        obj = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         raise DataError(
             f"malformed JSON: {exc.msg} at column {exc.colno}", source=source, line=line
         ) from None
+    except _NotJSON as exc:
+        raise DataError(str(exc), source=source, line=line) from None
+    except RecursionError:
+        raise DataError("JSON nested too deeply", source=source, line=line) from None
+    except ValueError:  # an integer longer than sys.get_int_max_str_digits() digits
+        raise DataError("JSON number with too many digits", source=source, line=line) from None
     if not isinstance(obj, dict):
         raise DataError(f"expected a JSON object, got {_json_type(obj)}", source=source, line=line)
+    if _SURROGATE_ESCAPE.search(text):
+        surrogate = _lone_surrogate(obj)
+        if surrogate is not None:
+            message = f"string holds a lone surrogate (\\u{ord(surrogate):04x}), not Unicode text"
+            raise DataError(message, source=source, line=line)
     return obj
+
+
+class _NotJSON(ValueError):
+    """Something Python's json parser accepts that JSON does not."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotJSON(f"{name} is not a JSON value")
+
+
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if math.isinf(value):
+        raise _NotJSON(f"number {literal[:20]}{'...' if len(literal) > 20 else ''} is out of range")
+    return value
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogate(value: Any) -> str | None:
+    """Return the first lone surrogate in any string or key inside ``value``, if any."""
+    stack = [value]
+    while stack:  # no recursion: the value may be nested as deep as json allows
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack += [*item.keys(), *item.values()]
+        elif isinstance(item, list):
+            stack += item
+        elif isinstance(item, str) and (match := _SURROGATE.search(item)):
+            return match.group()
+    return None
 
 
 def parse_record(obj: dict[str, Any], *, source: str, line: int) -> Record:
@@ -179,7 +285,7 @@ def parse_record(obj: dict[str, Any], *, source: str, line: int) -> Record:
     labels = obj.get("labels")
     if labels is not None:
         if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
-            raise fail(f"'labels' must be a list of strings, got {json.dumps(labels)[:60]}")
+            raise fail(f"'labels' must be a list of strings, got {describe(labels, 60)}")
         labels = tuple(dict.fromkeys(labels))
     elif "labels" in obj:
         raise fail("'labels' must be a list of strings, got null")
@@ -190,9 +296,7 @@ def parse_record(obj: dict[str, Any], *, source: str, line: int) -> Record:
         raise fail(f"'article_id' must be a string, got {_json_type(article_id)}")
     split = obj.get("split")
     if split is not None and split not in SPLITS:
-        raise fail(
-            f"'split' must be one of {', '.join(map(repr, SPLITS))}, got {json.dumps(split)[:40]}"
-        )
+        raise fail(f"'split' must be one of {', '.join(map(repr, SPLITS))}, got {describe(split)}")
     known = {"id", "text", "labels", "article_id", "split"}
     return Record(
         id=str(ident),
@@ -204,13 +308,17 @@ def parse_record(obj: dict[str, Any], *, source: str, line: int) -> Record:
     )
 
 
-def read_corpus(paths: str | Path | Iterable[str | Path]) -> list[Record]:
+def read_corpus(
+    paths: str | Path | Iterable[str | Path], *, max_line_bytes: int = MAX_LINE_BYTES
+) -> list[Record]:
     """Read one or more JSON Lines corpus files.
 
     Parameters
     ----------
     paths : path or iterable of paths
         Files in topictag's JSON Lines format; ``"-"`` reads standard input.
+    max_line_bytes : int
+        The longest line accepted, in bytes.
 
     Returns
     -------
@@ -227,7 +335,7 @@ def read_corpus(paths: str | Path | Iterable[str | Path]) -> list[Record]:
     return [
         parse_record(obj, source=str(path), line=number)
         for path in paths
-        for number, obj in iter_json_objects(path)
+        for number, obj in iter_json_objects(path, max_line_bytes=max_line_bytes)
     ]
 
 
@@ -275,6 +383,29 @@ def write_corpus(records: Iterable[Record], path: str | Path) -> int:
             handle.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
             count += 1
     return count
+
+
+def describe(value: Any, width: int = 40) -> str:
+    """Show a JSON value in an error message: its first ``width`` characters of JSON.
+
+    Characters that are not printable (control characters, line and paragraph separators)
+    are escaped, so the message stays one line for every line splitter.
+    """
+    try:
+        text = json.dumps(value, ensure_ascii=False)[:width]
+    except (RecursionError, ValueError):
+        return _json_type(value)
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def describe_names(names: Iterable[str], limit: int = 10) -> str:
+    """List column names in an error message: quoted, escaped, at most ``limit`` of them."""
+    names = list(names)
+    shown = ", ".join(repr(name[:40]) for name in names[:limit])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+
+
+_UNPRINTABLE = re.compile(r"[^\S ]|[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _json_type(value: object) -> str:

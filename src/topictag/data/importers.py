@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from topictag.data.articles import split_paragraphs
-from topictag.data.corpus import Record, iter_lines
+from topictag.data.corpus import Record, describe_names, iter_lines
 from topictag.errors import DataError
 from topictag.progress import Progress, report
 
@@ -27,7 +27,8 @@ FASTTEXT_PREFIX = "__label__"
 def read_fasttext(path: str | Path, *, prefix: str = FASTTEXT_PREFIX) -> list[Record]:
     """Read fastText's supervised format: ``__label__a __label__b text`` per line.
 
-    A line without labels is unlabeled. Ids are line numbers.
+    A line without labels is unlabeled. Ids are line numbers. A text word escaped by
+    :func:`write_fasttext` (``\\__label__x``) is read back as it was (``__label__x``).
     """
     records = []
     for number, line in iter_lines(path):
@@ -40,9 +41,8 @@ def read_fasttext(path: str | Path, *, prefix: str = FASTTEXT_PREFIX) -> list[Re
             if not label:
                 raise DataError(f"empty label after {prefix!r}", source=str(path), line=number)
             labels.append(label)
-        records.append(
-            Record(str(number), " ".join(tokens), tuple(dict.fromkeys(labels)) if labels else None)
-        )
+        text = " ".join(_unescape(token, prefix) for token in tokens)
+        records.append(Record(str(number), text, tuple(dict.fromkeys(labels)) if labels else None))
     if not records:
         raise DataError("file is empty", source=str(path))
     return records
@@ -55,16 +55,38 @@ def write_fasttext(
 
     Line breaks in texts become spaces, whitespace in labels becomes ``_``. Rows with no labels
     are written without labels (fastText skips them when training).
+
+    fastText takes every word that starts with the label prefix as a label, wherever it stands,
+    so such a word in a text is escaped with a backslash (``__label__x`` is written
+    ``\\__label__x``, and a word that already starts with backslashes and the prefix gets one
+    more): fastText reads it as a word, and :func:`read_fasttext` restores it.
+
+    Raises
+    ------
+    DataError
+        If a record has an empty label (fastText would read the bare prefix as a word).
     """
     from topictag.data.files import atomic_write
 
     count = 0
     with atomic_write(path) as handle:
         for record in records:
-            labels = [prefix + re.sub(r"\s+", "_", x) for x in record.labels or ()]
-            handle.write(" ".join([*labels, " ".join(record.text.split())]) + "\n")
+            if any(not x.strip() for x in record.labels or ()):
+                raise DataError(f"record {record.id!r} has an empty label")
+            labels = [prefix + re.sub(r"\s+", "_", x.strip()) for x in record.labels or ()]
+            words = [_escape(word, prefix) for word in record.text.split()]
+            handle.write(" ".join([*labels, *words]) + "\n")
             count += 1
     return count
+
+
+def _escape(word: str, prefix: str) -> str:
+    return "\\" + word if word.lstrip("\\").startswith(prefix) else word
+
+
+def _unescape(word: str, prefix: str) -> str:
+    escaped = word.startswith("\\") and word.lstrip("\\").startswith(prefix)
+    return word[1:] if escaped else word
 
 
 def read_delimited(
@@ -115,7 +137,7 @@ def read_delimited(
                 raise DataError("file is empty (expected a header row)", source=name)
             if text_column not in header:
                 raise DataError(
-                    f"no column {text_column!r} in the header (columns: {', '.join(header)})",
+                    f"no column {text_column!r} in the header (columns: {describe_names(header)})",
                     source=name,
                     line=1,
                 )

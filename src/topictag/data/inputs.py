@@ -1,21 +1,28 @@
 """Reading paragraphs to classify: command-line texts, plain text, JSON Lines or CSV.
 
-Rows are read lazily, so memory stays flat however long the input is. A row that cannot be
-read is yielded as a :class:`~topictag.errors.DataError` value in its place; the caller decides
-whether to stop or skip it.
+Rows are read lazily, so memory stays flat however long the input is: no line, CSV row or
+article longer than ``max_line_bytes`` is held in memory. A row that cannot be read is yielded
+as a :class:`~topictag.errors.DataError` value in its place; the caller decides whether to stop
+or skip it.
 """
 
 from __future__ import annotations
 
 import csv
 import itertools
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from topictag.data.corpus import STDIN, iter_lines, parse_json_object
+from topictag.data.corpus import (
+    MAX_LINE_BYTES,
+    STDIN,
+    describe,
+    describe_names,
+    iter_line_results,
+    parse_json_object,
+)
 from topictag.errors import DataError
 from topictag.progress import Progress
 
@@ -29,6 +36,9 @@ _EXTENSIONS = {
     ".txt": "text",
     ".text": "text",
 }
+
+
+Line = tuple[int, str | DataError]  # a line number and the line, or why it could not be read
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +63,7 @@ def read_items(
     text_field: str = "text",
     id_field: str = "id",
     whole: bool = False,
+    max_line_bytes: int = MAX_LINE_BYTES,
     progress: Progress | None = None,
 ) -> Iterator[Item | DataError]:
     """Yield the items of a file (or ``"-"`` for stdin), or a DataError for each bad row.
@@ -67,28 +78,37 @@ def read_items(
         Field (or CSV column) names of the text and the id.
     whole : bool
         For plain text, the whole input is one item (an article) instead of one per line.
+    max_line_bytes : int
+        The longest line, CSV row or (with ``whole``) article accepted, in bytes.
     progress : callable, optional
         Receives the bytes read (see :func:`topictag.data.corpus.iter_lines`).
+
+    Raises
+    ------
+    DataError
+        If the file cannot be opened (every other problem is yielded in place).
     """
     name = str(source)
-    lines = iter_lines(source, progress=progress)
+    lines: Iterator[Line] = iter_line_results(
+        source, max_line_bytes=max_line_bytes, progress=progress
+    )
     if input_format == "auto":
         input_format = _EXTENSIONS.get(Path(name).suffix.lower(), "") if name != STDIN else ""
         if not input_format:
             head = []
             for number, line in lines:
                 head.append((number, line))
-                if line.strip():
+                if isinstance(line, str) and line.strip():
                     break
-            first = next((line.lstrip() for _, line in head if line.strip()), "")
+            first = next((x.lstrip() for _, x in head if isinstance(x, str) and x.strip()), "")
             input_format = "jsonl" if first.startswith("{") else "text"
             lines = itertools.chain(head, lines)
     if input_format == "text":
-        yield from _text_items(lines, whole=whole)
+        yield from _text_items(lines, name, whole=whole, limit=max_line_bytes)
     elif input_format == "jsonl":
         yield from _jsonl_items(lines, name, text_field, id_field)
     elif input_format == "csv":
-        yield from _csv_items(lines, name, text_field, id_field)
+        yield from _csv_items(lines, name, text_field, id_field, limit=max_line_bytes)
     else:
         raise ValueError(f"unknown input format {input_format!r}")
 
@@ -100,84 +120,188 @@ def _carry(obj: Mapping[str, Any], skip: tuple[str, ...]) -> dict[str, Any]:
     return fields
 
 
-def _text_items(lines: Iterable[tuple[int, str]], *, whole: bool) -> Iterator[Item]:
-    if whole:
-        yield Item(id="1", text="\n".join(line for _, line in lines))
+def _text_items(
+    lines: Iterable[Line], name: str, *, whole: bool, limit: int
+) -> Iterator[Item | DataError]:
+    if not whole:
+        for number, line in lines:
+            if isinstance(line, DataError) or line.strip():
+                yield line if isinstance(line, DataError) else Item(id=str(number), text=line)
         return
-    for number, line in lines:
-        if line.strip():
-            yield Item(id=str(number), text=line)
+    parts, size = [], 0
+    for _, line in lines:
+        if isinstance(line, DataError):
+            yield line
+            return
+        size += len(line.encode("utf-8")) + 1
+        if size > limit + 1:
+            yield DataError(
+                f"article longer than {limit} bytes (raise --max-line-bytes to accept it)",
+                source=name,
+            )
+            return
+        parts.append(line)
+    yield Item(id="1", text="\n".join(parts))
 
 
 def _jsonl_items(
-    lines: Iterable[tuple[int, str]], name: str, text_field: str, id_field: str
+    lines: Iterable[Line], name: str, text_field: str, id_field: str
 ) -> Iterator[Item | DataError]:
     seen = False
-    try:
-        for number, line in lines:
-            if not line.strip():
-                continue
+    for number, line in lines:
+        if isinstance(line, DataError):
             seen = True
-            try:
-                obj = parse_json_object(line, source=name, line=number)
-                yield item_from(obj, number, name, text_field, id_field)
-            except DataError as error:
-                yield error
-    except DataError as error:  # undecodable bytes: the rest of the file cannot be trusted
-        yield error
-        return
+            yield line
+            continue
+        if not line.strip():
+            continue
+        seen = True
+        try:
+            obj = parse_json_object(line, source=name, line=number)
+            yield item_from(obj, number, name, text_field, id_field)
+        except DataError as error:
+            yield error
     if not seen:
         yield DataError("input is empty (expected one JSON object per line)", source=name)
 
 
-def _csv_items(
-    lines: Iterable[tuple[int, str]], name: str, text_field: str, id_field: str
-) -> Iterator[Item | DataError]:
-    numbers: list[int] = []
+class _LineFailed(Exception):
+    """A physical line of CSV input could not be read (carries its DataError)."""
 
-    def raw() -> Iterator[str]:
-        for number, line in lines:
-            numbers.append(number)
-            yield line + "\n"
+    def __init__(self, error: DataError):
+        super().__init__(str(error))
+        self.error = error
 
-    try:
-        reader = csv.DictReader(raw())
-        if reader.fieldnames is None:
-            yield DataError("input is empty (expected a CSV header row)", source=name)
-            return
-        if text_field not in reader.fieldnames:
-            yield DataError(
-                f"no column {text_field!r} in the CSV header (columns: "
-                f"{', '.join(reader.fieldnames)}); choose one with --text-field",
-                source=name,
-                line=1,
+
+class _CsvFeed:
+    """Feeds physical lines to ``csv``, remembering where the current row started.
+
+    A row (which quoted line breaks can spread over many lines) longer than ``limit`` bytes
+    stops with a DataError, so memory stays bounded however the quotes fall.
+    """
+
+    def __init__(self, lines: Iterable[Line], name: str, limit: int):
+        self.lines = iter(lines)
+        self.name, self.limit = name, limit
+        self.start: int | None = None  # line where the row being read began
+        self.last = 0
+        self.size = 0
+
+    def __iter__(self) -> _CsvFeed:
+        return self
+
+    def __next__(self) -> str:
+        number, line = next(self.lines)
+        self.last = number
+        if isinstance(line, DataError):
+            raise _LineFailed(line)
+        if self.start is None:
+            if not line:  # csv skips blank lines between rows
+                return "\n"
+            self.start = number
+        self.size += len(line.encode("utf-8")) + 1
+        if self.size > self.limit + 1:
+            raise _LineFailed(
+                DataError(
+                    f"CSV row longer than {self.limit} bytes (raise --max-line-bytes to accept it)",
+                    source=self.name,
+                    line=self.start,
+                )
             )
-            return
-        for row in reader:
-            number = numbers[-1] if numbers else reader.line_num
-            if None in row:
-                yield DataError("row has more fields than the header", source=name, line=number)
-                continue
-            yield item_from(row, number, name, text_field, id_field)
+        return line + "\n"
+
+    def row_done(self) -> int:
+        """Mark the current row as read; return the line where it began."""
+        start = self.last if self.start is None else self.start
+        self.start, self.size = None, 0
+        return start
+
+
+def _csv_items(
+    lines: Iterable[Line], name: str, text_field: str, id_field: str, *, limit: int
+) -> Iterator[Item | DataError]:
+    """Read CSV as a stream: one row in memory at a time.
+
+    A bad line between rows is yielded as an error and reading goes on; a bad line inside a
+    quoted multi-line row, a row over the limit, or malformed CSV ends the input (where the
+    next row starts cannot be known).
+    """
+    # csv has no per-reader field limit, only a process-wide one (128 KiB by default). Raise it
+    # to our own bound (never lower it): _CsvFeed is what keeps a row's memory bounded.
+    if csv.field_size_limit() < limit:
+        csv.field_size_limit(limit)
+    feed = _CsvFeed(lines, name, limit)
+    try:
+        reader = csv.DictReader(feed)
+        header = reader.fieldnames
+        feed.row_done()
+    except _LineFailed as failed:
+        yield failed.error
+        return
     except csv.Error as exc:
-        yield DataError(f"malformed CSV: {exc}", source=name, line=numbers[-1] if numbers else None)
-    except DataError as error:
-        yield error
+        yield DataError(f"malformed CSV: {exc}", source=name, line=feed.row_done())
+        return
+    if header is None:
+        yield DataError("input is empty (expected a CSV header row)", source=name)
+        return
+    if text_field not in header:
+        yield DataError(
+            f"no column {text_field!r} in the CSV header (columns: "
+            f"{describe_names(header)}); choose one with --text-field",
+            source=name,
+            line=1,
+        )
+        return
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except _LineFailed as failed:
+            yield failed.error
+            if feed.start is not None:  # inside a row: the rest cannot be trusted
+                return
+            reader = csv.DictReader(feed, fieldnames=header)
+            continue
+        except csv.Error as exc:
+            yield DataError(f"malformed CSV: {exc}", source=name, line=feed.row_done())
+            return
+        number = feed.row_done()
+        if None in row:
+            yield DataError("row has more fields than the header", source=name, line=number)
+            continue
+        try:
+            yield item_from(row, number, name, text_field, id_field)
+        except DataError as error:
+            yield error
 
 
 def item_from(
     obj: Mapping[str, Any], number: int, name: str, text_field: str, id_field: str
 ) -> Item:
+    """Make an item of one row: its text field, its id (the line number when it has none).
+
+    Raises
+    ------
+    DataError
+        If the text is missing or not a string, or the id is neither a string nor an integer.
+    """
     text = obj.get(text_field)
     if text is None:
         raise DataError(f"missing {text_field!r}", source=name, line=number)
     if not isinstance(text, str):
         raise DataError(
-            f"{text_field!r} must be a string, got {json.dumps(text)[:40]}",
+            f"{text_field!r} must be a string, got {describe(text)}",
             source=name,
             line=number,
         )
     ident = obj.get(id_field)
     if ident is None or ident == "":
         ident = number
+    elif isinstance(ident, bool) or not isinstance(ident, str | int):
+        raise DataError(
+            f"{id_field!r} must be a string or an integer, got {describe(ident)}",
+            source=name,
+            line=number,
+        )
     return Item(id=str(ident), text=text, fields=_carry(obj, (text_field, id_field)))

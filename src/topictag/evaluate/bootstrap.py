@@ -1,8 +1,9 @@
 """Bootstrap confidence intervals and paired comparisons of evaluation metrics.
 
-Resampling units are articles when the data has ``article_id`` (paragraphs of one article are
-not independent), otherwise paragraphs. Every statistic is computed from per-unit counts, so
-1,000 resamples cost a few matrix products.
+Resampling units are the groups of cross-validation (:func:`topictag.data.corpus.group_keys`):
+a paragraph's article when it has an ``article_id`` (paragraphs of one article are not
+independent), otherwise its normalized text (exact duplicates are one unit). Every statistic is
+computed from per-unit counts, so 1,000 resamples cost a few matrix products.
 """
 
 from __future__ import annotations
@@ -30,11 +31,16 @@ class Units:
     size: np.ndarray  # (units,) paragraphs
 
 
-def unit_ids(article_ids: Sequence[str | None]) -> np.ndarray:
-    """Map paragraphs to resampling units: their article, or themselves."""
-    if all(a is not None for a in article_ids):
-        return np.unique(np.asarray(article_ids, dtype=object).astype(str), return_inverse=True)[1]
-    return np.arange(len(article_ids))
+def unit_ids(group_keys: Sequence[str]) -> np.ndarray:
+    """Map paragraphs to resampling units: one unit per group key.
+
+    Use :func:`topictag.data.corpus.group_keys` (the article when known, else the normalized
+    text), the same groups as cross-validation, so that a row without ``article_id`` does not
+    undo the grouping of the others.
+    """
+    if not len(group_keys):
+        return np.zeros(0, dtype=np.intp)
+    return np.unique(np.asarray(group_keys, dtype=str), return_inverse=True)[1].astype(np.intp)
 
 
 def unit_counts(gold: np.ndarray, predicted: np.ndarray, units: np.ndarray) -> Units:
@@ -126,17 +132,19 @@ def paired_comparison(a: Units, b: Units, *, level: float = 0.95) -> dict[str, d
 
 
 def mcnemar(a_correct: np.ndarray, b_correct: np.ndarray) -> dict[str, Any]:
-    """McNemar's exact test on paired single-label outcomes (binomial on the discordant pairs)."""
+    """McNemar's exact test on paired single-label outcomes (binomial on the discordant pairs).
+
+    Two-sided, from :func:`scipy.stats.binomtest`, which stays finite for any number of pairs.
+    """
+    from scipy.stats import binomtest
+
     only_a = int(np.sum(a_correct & ~b_correct))
     only_b = int(np.sum(~a_correct & b_correct))
     n = only_a + only_b
     if n == 0:
         return {"only_a_correct": 0, "only_b_correct": 0, "p_value": 1.0}
-    k = min(only_a, only_b)
-    from math import comb
-
-    tail = sum(comb(n, i) for i in range(k + 1)) / 2.0**n
-    return {"only_a_correct": only_a, "only_b_correct": only_b, "p_value": min(1.0, 2.0 * tail)}
+    p_value = float(binomtest(only_a, n, 0.5, alternative="two-sided").pvalue)
+    return {"only_a_correct": only_a, "only_b_correct": only_b, "p_value": min(1.0, p_value)}
 
 
 def _f1(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from topictag.data.corpus import Record, read_corpus
+from topictag.data.corpus import MAX_LINE_BYTES, Record, read_corpus
 from topictag.data.files import atomic_write, file_sha256
 from topictag.errors import DataError
 from topictag.evaluate.metrics import SCHEMA_VERSION
@@ -112,6 +112,7 @@ def evaluate_model(
     split: str = "test",
     compare: Model | str | Path | None = None,
     name: str | None = None,
+    max_line_bytes: int = MAX_LINE_BYTES,
 ) -> Evaluation:
     """Score a model on labeled paragraphs, with bootstrap intervals and an optional comparison.
 
@@ -127,6 +128,8 @@ def evaluate_model(
         single-label models.
     name : str, optional
         The model's name in the report [default: the folder name].
+    max_line_bytes : int
+        The longest corpus line accepted, in bytes.
 
     Returns
     -------
@@ -150,7 +153,7 @@ def evaluate_model(
     """
     loaded = model if isinstance(model, Model) else load_model(model)
     other = compare if isinstance(compare, Model) or compare is None else load_model(compare)
-    records, files, digest = _read(data)
+    records, files, digest = _read(data, max_line_bytes)
     if split != "all" and any(r.split is not None for r in records):
         records = [r for r in records if r.split == split]
         if not records:
@@ -181,7 +184,7 @@ def evaluate_model(
 
 
 def _read(
-    data: str | Path | Sequence[str | Path] | Sequence[Record],
+    data: str | Path | Sequence[str | Path] | Sequence[Record], max_line_bytes: int
 ) -> tuple[list[Record], list[str | Path], str]:
     """Return (records, files, SHA-256 of the data) for paths or records."""
     items: list[Any] = [data] if isinstance(data, str | Path) else list(data)
@@ -190,7 +193,7 @@ def _read(
         for record in items:  # the bytes write_corpus would write
             digest.update((json.dumps(record.to_json(), ensure_ascii=False) + "\n").encode())
         return items, [], digest.hexdigest()
-    return read_corpus(items), items, file_sha256(items)
+    return read_corpus(items, max_line_bytes=max_line_bytes), items, file_sha256(items)
 
 
 def _name(model: Model | str | Path | None) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from topictag.data.corpus import Record
+from topictag.data.corpus import Record, group_keys
 from topictag.errors import DataError
 from topictag.evaluate.metrics import compute_metrics, indicator_matrix
 from topictag.model.inference import Model
@@ -66,10 +66,10 @@ def metrics_of(model: Model, predictions: Predictions) -> dict[str, Any]:
 
 
 def intervals_of(predictions: Predictions) -> dict[str, dict[str, float]]:
-    """95% bootstrap intervals of the headline metrics (resampling articles when known)."""
+    """95% bootstrap intervals of the headline metrics (resampling the rows' group keys)."""
     from topictag.evaluate.bootstrap import confidence_intervals, unit_counts, unit_ids
 
-    units = unit_ids([r.article_id for r in predictions.records])
+    units = unit_ids(group_keys(predictions.records))
     return confidence_intervals(unit_counts(predictions.gold, predictions.predicted, units))
 
 
@@ -84,7 +84,7 @@ def compare_predictions(
             f"models {names[0]!r} and {names[1]!r} have different labels; compare models "
             "trained for the same labels"
         )
-    units = unit_ids([r.article_id for r in a.records])
+    units = unit_ids(group_keys(a.records))
     result: dict[str, Any] = {
         "a": names[0],
         "b": names[1],

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from typing import Any
 
 import numpy as np
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+from topictag.errors import DataError
 from topictag.model.bundle import ModelData
 from topictag.model.inference import Model
 from topictag.train.estimator import TopicClassifier
@@ -108,3 +111,96 @@ def to_sklearn(model: Model | ModelData) -> Any:
     >>> pipeline = topictag.to_sklearn(topictag.load_model("news-topics"))  # doctest: +SKIP
     """
     return pipeline_from_data(model.data if isinstance(model, Model) else model)
+
+
+# Which recipe key each scikit-learn parameter comes from, by estimator.
+_RECIPE_KEYS = {
+    "word": {"ngram_range": "[features] ngram_range"},
+    "char_wb": {"ngram_range": "[features] char_ngram_range"},
+    "model": {},
+}
+_SKLEARN_MESSAGE = re.compile(
+    r"The '(?P<param>\w+)' parameter of (?P<owner>\w+) (?P<rule>must be .*)\. "
+    r"Got (?P<got>.*) instead\.$",
+    re.S,
+)
+
+
+def check_recipe(
+    config: TrainConfig,
+    *,
+    source: str,
+    space: dict[str, dict[str, list[Any]]] | None = None,
+) -> None:
+    """Let scikit-learn validate every value of a recipe (and of its search space), before use.
+
+    The estimators are built exactly as training builds them (:func:`build_pipeline`) and
+    each one checks its own parameters; nothing is fitted.
+
+    Parameters
+    ----------
+    config : TrainConfig
+        The recipe, already type-checked by :func:`~topictag.train.recipe.load_config`.
+    source : str
+        The recipe file, named in errors.
+    space : dict, optional
+        A search space (``--tune``): each value is checked applied alone to ``config``.
+
+    Raises
+    ------
+    DataError
+        ``<source>: [section] key: <what scikit-learn expects>, got <value>``, for the first
+        value scikit-learn refuses.
+    """
+    _check_values(config, where=source)
+    for section, keys in (space or {}).items():
+        for key, values in keys.items():
+            for value in values:
+                changed = dataclasses.replace(getattr(config, section), **{key: value})
+                _check_values(
+                    dataclasses.replace(config, **{section: changed}),
+                    where=f"{source}: [search.{section}] {key} = {value!r}",
+                )
+
+
+def _check_values(config: TrainConfig, *, where: str) -> None:
+    from sklearn.model_selection import GroupKFold
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    if config.model.classifier == "sgd" and not config.model.C > 0:
+        raise DataError(  # SGD's alpha = 1 / (C * n_samples) must be in [0, inf)
+            f"{where}: [model] C: must be above 0 (scikit-learn's SGDClassifier gets alpha = "
+            f"1 / (C * n_samples)), got {config.model.C!r}"
+        )
+    pipeline = build_pipeline(config, mode="multi-label", at_least_one=False)
+    classifier: TopicClassifier = pipeline.named_steps["classifier"]
+    estimators: list[tuple[str, Any]] = [
+        (vectorizer.analyzer, vectorizer)
+        for vectorizer in fitted_vectorizers(pipeline.named_steps["features"])
+    ]
+    estimators.append(("model", classifier._binary_model(n_samples=1, seed=config.seed)))
+    for kind, estimator in estimators:
+        try:
+            estimator._validate_params()
+            if kind != "model":
+                estimator._validate_ngram_range()
+        except InvalidParameterError as error:
+            raise DataError(f"{where}: {_explain(error, kind)}") from None
+        except ValueError as error:  # lower n-gram bound above the upper one
+            key = _RECIPE_KEYS[kind].get("ngram_range", "[features]")
+            raise DataError(f"{where}: {key}: {error}") from None
+    try:
+        GroupKFold(n_splits=config.decision.cv_folds)
+    except ValueError as error:
+        raise DataError(f"{where}: [decision] cv_folds: {error}") from None
+
+
+def _explain(error: Exception, kind: str) -> str:
+    """Turn scikit-learn's InvalidParameterError into ``[section] key: rule, got value``."""
+    match = _SKLEARN_MESSAGE.match(str(error))
+    if match is None:
+        return str(error)
+    param = match["param"]
+    section = "[model]" if kind == "model" else "[features]"
+    key = _RECIPE_KEYS[kind].get(param, f"{section} {param}")
+    return f"{key}: {match['rule']}, got {match['got']} (scikit-learn's {match['owner']})"

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import tomllib
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from topictag.errors import DataError
+from topictag.model.features import check_token_pattern
 
 CLASSIFIERS = ("linear-svc", "logistic", "sgd")
 
@@ -74,6 +79,8 @@ class TrainConfig:
         seed = data.get("seed", 0)
         if not isinstance(seed, int) or isinstance(seed, bool):
             raise DataError(f"'seed' must be an integer, got {seed!r}", source=source)
+        if not 0 <= seed < 2**32:
+            raise DataError(f"'seed' must be between 0 and 2**32 - 1, got {seed}", source=source)
         config = cls(seed=seed, **parts)
         if config.model.classifier not in CLASSIFIERS:
             raise DataError(
@@ -101,14 +108,29 @@ def load_config(path: str | Path) -> TrainConfig:
     DataError
         If the file cannot be read, is not valid TOML, or sets an unknown or ill-typed key.
     """
+    return TrainConfig.from_dict(_read_toml(path), source=str(path))
+
+
+MAX_RECIPE_BYTES = 1 << 20  # a recipe is a few hundred bytes; anything this big is not one
+
+
+def _read_toml(path: str | Path) -> dict[str, Any]:
     try:
         with open(path, "rb") as handle:
-            data = tomllib.load(handle)
+            content = handle.read(MAX_RECIPE_BYTES + 1)
     except OSError as exc:
         raise DataError(f"cannot read recipe: {exc.strerror}", source=str(path)) from None
+    if len(content) > MAX_RECIPE_BYTES:
+        raise DataError(f"recipe larger than {MAX_RECIPE_BYTES} bytes", source=str(path))
+    try:
+        return tomllib.loads(content.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"not valid UTF-8 (byte 0x{content[exc.start]:02x} at offset {exc.start})",
+            source=str(path),
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise DataError(f"invalid TOML: {exc}", source=str(path)) from None
-    return TrainConfig.from_dict(data, source=str(path))
 
 
 def load_search_space(path: str | Path) -> dict[str, dict[str, list[Any]]] | None:
@@ -117,13 +139,11 @@ def load_search_space(path: str | Path) -> dict[str, dict[str, list[Any]]] | Non
     Each key lists the values to try, e.g. ``[search.model]`` ``C = [0.5, 1.0, 2.0]``;
     ``"none"`` stands for an unset value (TOML has no null).
     """
-    try:
-        with open(path, "rb") as handle:
-            search = tomllib.load(handle).get("search")
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise DataError(f"cannot read recipe: {exc}", source=str(path)) from None
+    search = _read_toml(path).get("search")
     if not search:
         return None
+    if not isinstance(search, dict):
+        raise DataError("[search] must be a table", source=str(path))
     defaults = TrainConfig()
     space: dict[str, dict[str, list[Any]]] = {}
     for section, keys in search.items():
@@ -136,8 +156,9 @@ def load_search_space(path: str | Path) -> dict[str, dict[str, list[Any]]] | Non
                 )
             options = [None if v == "none" else v for v in values]
             for value in options:
-                if value is not None:
-                    _build(type(getattr(defaults, section)), {key: value}, f"{path}: [search]")
+                _build(
+                    type(getattr(defaults, section)), {key: value}, f"{path}: [search.{section}]"
+                )
             space.setdefault(section, {})[key] = [
                 tuple(v) if isinstance(v, list) else v for v in options
             ]
@@ -161,25 +182,95 @@ def dump_config(config: TrainConfig) -> str:
 def _build(kind: type, values: dict[str, Any], where: str) -> Any:
     if not isinstance(values, dict):
         raise DataError(f"{where} must be a table")
-    fields = {f.name: f for f in dataclasses.fields(kind)}
-    unknown = set(values) - set(fields)
+    hints = typing.get_type_hints(kind)
+    unknown = set(values) - set(hints)
     if unknown:
         raise DataError(f"{where} has unknown key {sorted(unknown)[0]!r}")
-    defaults = kind()
     converted = {}
     for key, value in values.items():
-        default = getattr(defaults, key)
-        if isinstance(value, list):
-            value = tuple(value)
-        expected = type(default)
-        if (
-            default is not None
-            and not isinstance(value, expected)
-            and not (expected is float and isinstance(value, int) and not isinstance(value, bool))
-        ):
-            raise DataError(f"{where} {key} must be {expected.__name__}, got {value!r}")
-        converted[key] = float(value) if expected is float else value
+        ok, converted[key] = _conform(value, hints[key])
+        if not ok:
+            raise DataError(f"{where} {key} must be {_describe(hints[key])}, got {value!r}")
+        problem = _out_of_range(key, converted[key])
+        if problem:
+            raise DataError(f"{where} {key}: {problem}, got {value!r}")
     return kind(**converted)
+
+
+def _conform(value: Any, hint: Any) -> tuple[bool, Any]:
+    """Check a TOML value against a field's type; return (ok, the value as the field holds it).
+
+    TOML has no null: a field whose type allows None is unset by leaving its key out.
+    """
+    origin = typing.get_origin(hint)
+    if origin in (types.UnionType, typing.Union):
+        for option in typing.get_args(hint):
+            ok, converted = _conform(value, option)
+            if ok:
+                return True, converted
+        return False, None
+    if hint is type(None):
+        return value is None, None
+    if origin is tuple:
+        parts = typing.get_args(hint)
+        if not isinstance(value, list | tuple) or len(value) != len(parts):
+            return False, None
+        results = [_conform(v, h) for v, h in zip(value, parts, strict=True)]
+        return all(ok for ok, _ in results), tuple(v for _, v in results)
+    if hint is bool:
+        return isinstance(value, bool), value
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool), value
+    if hint is float:
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        return number and math.isfinite(value), float(value) if number else None
+    if hint is str:
+        return isinstance(value, str), value
+    raise TypeError(f"recipe field type {hint!r} has no TOML counterpart")  # a bug in this file
+
+
+def _describe(hint: Any) -> str:
+    origin = typing.get_origin(hint)
+    if origin in (types.UnionType, typing.Union):
+        options = [h for h in typing.get_args(hint) if h is not type(None)]
+        return " or ".join(_describe(h) for h in options) + " (or left out)"
+    if origin is tuple:
+        parts = typing.get_args(hint)
+        kinds = {_describe(h) for h in parts}
+        if len(kinds) == 1:
+            return f"a list of {len(parts)} {kinds.pop().removeprefix('an ').removeprefix('a ')}s"
+        return f"a list of {len(parts)} values"
+    names = {bool: "true or false", int: "an integer", float: "a finite number", str: "a string"}
+    return names.get(hint, str(hint))
+
+
+MAX_NGRAM = 12  # the longest n-gram a bundle may hold (schemas/model.schema.json)
+
+
+def _out_of_range(key: str, value: Any) -> str | None:
+    """Our own bounds, for values scikit-learn accepts but a bundle or the runtime cannot serve."""
+    if key in ("ngram_range", "char_ngram_range") and value is not None:
+        low, high = value
+        if not 1 <= low <= high <= MAX_NGRAM:
+            return f"must be [low, high] with 1 <= low <= high <= {MAX_NGRAM}"
+    if key == "token_pattern":
+        if not value:
+            return "must not be empty"
+        try:
+            check_token_pattern(value)
+        except ValueError as exc:
+            return str(exc)
+        try:
+            compiled = re.compile(value)
+        except re.error as exc:  # parses, but does not compile (e.g. the (?t) flag)
+            return f"token pattern is not a valid regular expression ({exc})"
+        if compiled.groups > 1:
+            return "has more than one capturing group (a token is the whole match or one group)"
+    if key == "default_threshold" and not 0.0 <= value <= 1.0:
+        return "must be a probability between 0 and 1"
+    if key == "min_positives" and value < 0:
+        return "must be 0 or more"
+    return None
 
 
 def _plain(value: Any) -> Any:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from topictag._version import __version__
-from topictag.data.corpus import Record, group_keys, read_corpus
+from topictag.data.corpus import MAX_LINE_BYTES, Record, group_keys, read_corpus
 from topictag.data.files import file_sha256
 from topictag.errors import DataError
 from topictag.evaluate.metrics import compute_metrics, indicator_matrix, summarize_folds
@@ -66,6 +66,7 @@ def train_model(
     tune_trials: int | None = None,
     search_space: dict[str, dict[str, list[Any]]] | None = None,
     progress: Progress | None = None,
+    max_line_bytes: int = MAX_LINE_BYTES,
 ) -> TrainResult:
     """Train on the ``train`` rows of the data, evaluate on its ``test`` rows when present.
 
@@ -89,15 +90,21 @@ def train_model(
     progress : callable, optional
         Receives :class:`~topictag.progress.Step` values: ``"tuning"`` trials, ``"fitting"``
         the final model, ``"cross-validation"`` folds.
+    max_line_bytes : int
+        The longest corpus line accepted, in bytes.
 
     Raises
     ------
     DataError
-        If the data cannot be read, a training row has no ``labels``, or fewer than two labels
-        have training examples.
+        If scikit-learn refuses a value of the recipe (before anything is read), the data cannot
+        be read, a training row has no ``labels``, fewer than two labels have training
+        examples, or the recipe cannot be fitted on the data.
     """
+    from topictag.train.bridge import check_recipe
+
     started = time.perf_counter()
-    records = read_corpus(paths)
+    check_recipe(config, source="recipe", space=search_space)
+    records = read_corpus(paths, max_line_bytes=max_line_bytes)
     if labels is not None:
         records = restrict_labels(records, labels)
     train, test = split_rows(records)
@@ -235,7 +242,10 @@ def _fit(
     pipeline = build_pipeline(config, mode=mode, at_least_one=at_least_one, n_jobs=n_jobs)
     Y = indicator_matrix([r.labels or () for r in train], labels)
     groups = group_keys(train)
-    pipeline.fit([r.text for r in train], Y, classifier__groups=groups)
+    try:
+        pipeline.fit([r.text for r in train], Y, classifier__groups=groups)
+    except ValueError as error:  # the recipe's values are valid, but not for this data
+        raise DataError(f"cannot train the recipe on this data: {error}") from None
     return pipeline
 
 

@@ -181,6 +181,8 @@ def tune(
             log.info("tuning: trial %d skipped (too slow for the time left): %s", number, changes)
             continue
         except (ValueError, ArithmeticError) as error:
+            if not changes:  # the recipe as given: never replaced behind the user's back
+                raise DataError(f"the recipe as given cannot be trained: {error}") from None
             history.append(Trial(number, changes, "failed", seconds=clock() - trial_started))
             log.info("tuning: trial %d failed (%s): %s", number, error, changes)
             continue
