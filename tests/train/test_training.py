@@ -88,3 +88,39 @@ def test_default_model_scores_are_recorded_in_manifest_and_card():
     )
     card = (DEFAULT_MODEL / "MODEL_CARD.md").read_text()
     assert f"{test['micro']['f1']:.3f}" in card
+
+
+def test_the_no_topic_head_is_learned_and_gates_short_furniture(tmp_path):
+    from topictag.data.corpus import read_corpus
+    from topictag.model.bundle import load_bundle
+    from topictag.model.inference import Model
+
+    data = load_bundle(DEFAULT_MODEL)
+    assert data.abstain is not None and 0.0 < data.abstain.threshold <= 1.0
+    model = Model(data)
+    furniture = [
+        "Image caption, Protesters gathered outside parliament",
+        "More on this story: sanctions",
+        "Related topics: Syria",
+        "Rights reserved",
+    ]
+    scores = model.score(furniture)
+    assert scores.abstain is not None and scores.abstain.all()
+    assert model.predict(furniture) == [[], [], [], []]
+    # without the gate, the same paragraphs would get labels from one common word
+    ungated = model.decide(scores.proba, known=scores.known_terms > 0)
+    assert all(ungated), "each line is one the labels alone get wrong"
+    story = [
+        r.text for r in read_corpus([BUNDLED_CORPUS]) if r.split == "test" and len(r.labels) >= 2
+    ][:50]
+    assert sum(bool(labels) for labels in model.predict(story)) >= 45
+
+
+def test_the_head_is_off_when_the_recipe_says_so(tiny_corpus, tmp_path):
+    from dataclasses import replace
+
+    from topictag.train.recipe import load_config
+
+    config = load_config(DEFAULT_RECIPE)
+    off = config.replace(decision=replace(config.decision, abstain=False))
+    assert train_model([tiny_corpus], off).data.abstain is None

@@ -122,7 +122,11 @@ def models_prune(
         int | None, typer.Option(min=1, help="Keep the N features with the largest weights.")
     ] = None,
     min_weight: Annotated[
-        float | None, typer.Option(min=0.0, help="Drop features whose largest |weight| is below.")
+        float | None,
+        typer.Option(
+            min=0.0,
+            help="Drop features whose largest |weight| (labels and no-topic head) is below.",
+        ),
     ] = None,
     float16: Annotated[bool, typer.Option(help="Store weights as 16-bit floats.")] = False,
     force: Annotated[

@@ -16,7 +16,13 @@ from typing import Any
 import numpy as np
 
 from topictag.model.bundle import ModelData, load_bundle, resolve_model
-from topictag.model.decision import SINGLE_LABEL, calibrated_probabilities, decide_labels
+from topictag.model.decision import (
+    SINGLE_LABEL,
+    abstaining,
+    calibrated_probabilities,
+    decide_labels,
+    sigmoid,
+)
 from topictag.model.features import build_analyzer
 
 _MAX_ENTRIES = 1 << 15  # feature entries scored at once: bounds the (entries x labels) buffer
@@ -29,6 +35,14 @@ class Scores:
     raw: np.ndarray  # (n, n_labels) linear scores before calibration
     proba: np.ndarray  # (n, n_labels) calibrated probabilities
     known_terms: np.ndarray  # (n,) how many of the paragraph's n-grams the model knows
+    no_topic: np.ndarray | None = None  # (n,) the no-topic head's probability, if the model has one
+    abstain: np.ndarray | None = None  # (n,) True where that probability reaches its threshold
+
+    @property
+    def voting(self) -> np.ndarray:
+        """Paragraphs that may decide an article's labels: known n-grams, not abstained on."""
+        known = self.known_terms > 0
+        return known if self.abstain is None else known & ~self.abstain
 
 
 class Model:
@@ -49,7 +63,12 @@ class Model:
             index = {term: i for i, term in enumerate(vocab)}
             self._views.append((build_analyzer(view), index, idf, offset, view.sublinear_tf))
             offset += len(vocab)
-        self._coef = np.ascontiguousarray(data.coef, dtype=np.float64)
+        coef, intercept = np.asarray(data.coef, dtype=np.float64), data.intercept
+        if data.abstain is not None:  # the no-topic head is scored as one more column
+            coef = np.column_stack([coef, np.asarray(data.abstain.coef, dtype=np.float64)])
+            intercept = np.append(intercept, data.abstain.intercept)
+        self._coef = np.ascontiguousarray(coef)
+        self._intercept = np.asarray(intercept, dtype=np.float64)
 
     @property
     def manifest(self) -> dict[str, Any]:
@@ -67,10 +86,16 @@ class Model:
         _check_texts(texts)
         rows, cols, vals, known = self._features(texts)
         raw = self._linear_scores(rows, cols, vals, len(texts))
+        no_topic = abstain = None
+        head = self.data.abstain
+        if head is not None:
+            no_topic = sigmoid(raw[:, -1], head.calibration[0], head.calibration[1])
+            abstain = abstaining(no_topic, head.threshold)
+            raw = raw[:, :-1]
         proba = calibrated_probabilities(
             raw, self.data.calibration, single_label=self.mode == SINGLE_LABEL
         )
-        return Scores(raw=raw, proba=proba, known_terms=known)
+        return Scores(raw=raw, proba=proba, known_terms=known, no_topic=no_topic, abstain=abstain)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Return per-label probabilities, shape (n_texts, n_labels), columns as ``labels``.
@@ -116,7 +141,11 @@ class Model:
         """
         scores = self.score(texts)
         return self.decide(
-            scores.proba, thresholds=threshold, top_k=top_k, known=scores.known_terms > 0
+            scores.proba,
+            thresholds=threshold,
+            top_k=top_k,
+            known=scores.known_terms > 0,
+            abstain=scores.abstain,
         )
 
     def decide(
@@ -126,6 +155,7 @@ class Model:
         thresholds: Mapping[str, float] | float | None = None,
         top_k: int | None = None,
         known: np.ndarray | None = None,
+        abstain: np.ndarray | None = None,
     ) -> list[list[str]]:
         """Turn probabilities into label lists, highest probability first.
 
@@ -138,6 +168,8 @@ class Model:
             Keep at most this many labels per paragraph.
         known : ndarray of bool, optional
             False for paragraphs with no known n-gram, which get no label.
+        abstain : ndarray of bool, optional
+            True for paragraphs the no-topic head abstains on (``Scores.abstain``): no label.
 
         Raises
         ------
@@ -165,6 +197,7 @@ class Model:
             single_label=self.mode == SINGLE_LABEL,
             at_least_one=self.data.at_least_one,
             known=known,
+            abstain=abstain,
         )
         rows, cols = np.nonzero(chosen)
         order = np.lexsort((cols, -proba[rows, cols], rows))  # by row, then most probable first
@@ -233,7 +266,7 @@ class Model:
     def _linear_scores(
         self, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n: int
     ) -> np.ndarray:
-        scores = np.tile(self.data.intercept.astype(np.float64), (n, 1))
+        scores = np.tile(self._intercept, (n, 1))
         for start in range(0, len(rows), _MAX_ENTRIES):
             part = slice(start, start + _MAX_ENTRIES)
             r = rows[part]

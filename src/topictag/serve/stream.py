@@ -239,7 +239,11 @@ def classify_batch(
     scores = model.score(texts)
     known = scores.known_terms > 0
     labels = model.decide(
-        scores.proba, thresholds=options.thresholds, top_k=options.top_k, known=known
+        scores.proba,
+        thresholds=options.thresholds,
+        top_k=options.top_k,
+        known=known,
+        abstain=scores.abstain,
     )
     counts.paragraphs = len(texts)
     counts.unknown = sum(1 for text, k in zip(texts, known, strict=True) if text.strip() and not k)
@@ -269,12 +273,13 @@ def classify_batch(
                     known_terms=terms[index],
                 )
             )
-        article = article_probabilities(scores.proba[span], single_label=single)
+        voting = scores.voting[span]
+        article = article_probabilities(scores.proba[span], single_label=single, voting=voting)
         article_labels = model.decide(
             article[None, :],
             thresholds=options.thresholds,
             top_k=options.top_k,
-            known=np.array([bool(known[span].any())]),
+            known=np.array([bool(voting.any() if not single else known[span].any())]),
         )[0]
         rows.append(
             _row(

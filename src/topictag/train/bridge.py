@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from topictag.errors import DataError
-from topictag.model.bundle import ModelData
+from topictag.model.bundle import Abstain, ModelData
 from topictag.model.inference import Model
 from topictag.train.estimator import TopicClassifier
 from topictag.train.features import build_vectorizer, fitted_vectorizers, views_from_config
@@ -30,6 +30,7 @@ def build_pipeline(config: TrainConfig, *, mode: str, at_least_one: bool, n_jobs
         min_positives=decision.min_positives,
         default_threshold=decision.default_threshold,
         at_least_one=at_least_one,
+        abstain=decision.abstain,
         n_jobs=n_jobs,
         random_state=config.seed,
     )
@@ -58,6 +59,19 @@ def data_from_pipeline(
         thresholds=classifier.thresholds_.astype(np.float64),
         at_least_one=bool(classifier.at_least_one),
         manifest=manifest,
+        abstain=_abstain_of(classifier),
+    )
+
+
+def _abstain_of(classifier: TopicClassifier) -> Abstain | None:
+    threshold = getattr(classifier, "abstain_threshold_", None)
+    if threshold is None:
+        return None
+    return Abstain(
+        coef=np.asarray(classifier.abstain_coef_, dtype=np.float64),
+        intercept=float(classifier.abstain_intercept_),
+        calibration=np.asarray(classifier.abstain_calibration_, dtype=np.float64),
+        threshold=float(threshold),
     )
 
 
@@ -83,7 +97,9 @@ def pipeline_from_data(data: ModelData) -> Any:
         if len(vectorizers) == 1
         else FeatureUnion([(v.analyzer, v) for v in vectorizers])
     )
-    classifier = TopicClassifier(mode=data.mode, at_least_one=data.at_least_one)
+    classifier = TopicClassifier(
+        mode=data.mode, at_least_one=data.at_least_one, abstain=data.abstain is not None
+    )
     classifier.coef_ = np.ascontiguousarray(np.asarray(data.coef, dtype=np.float64).T)
     classifier.intercept_ = np.asarray(data.intercept, dtype=np.float64)
     classifier.calibration_ = np.asarray(data.calibration, dtype=np.float64)
@@ -93,6 +109,12 @@ def pipeline_from_data(data: ModelData) -> Any:
     classifier.indicator_ = True
     classifier.mode_ = data.mode
     classifier.n_iter_ = np.zeros(len(data.labels), dtype=np.int64)  # not recorded in bundles
+    classifier.abstain_threshold_ = None
+    if data.abstain is not None:
+        classifier.abstain_coef_ = np.asarray(data.abstain.coef, dtype=np.float64)
+        classifier.abstain_intercept_ = data.abstain.intercept
+        classifier.abstain_calibration_ = np.asarray(data.abstain.calibration, dtype=np.float64)
+        classifier.abstain_threshold_ = data.abstain.threshold
     return Pipeline([("features", features), ("classifier", classifier)])
 
 
