@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Iterable
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,6 +18,17 @@ from topictag.cli.common import (
     reports_errors,
 )
 from topictag.errors import DataError
+
+
+class Scores(StrEnum):
+    """How much of each result's ``scores`` to keep."""
+
+    all = "all"
+    labels = "labels"
+    none = "none"
+
+
+_SCORES_HELP = "all: every label's probability; labels: only the given labels'; none: no scores."
 
 
 def _parse_thresholds(values: list[str] | None) -> tuple[float | None, dict[str, float]]:
@@ -78,6 +91,9 @@ def classify(
     paragraphs: Annotated[
         bool, typer.Option("--paragraphs", "-p", help="Each input is an article: split it.")
     ] = False,
+    scores: Annotated[
+        Scores, typer.Option(help=_SCORES_HELP + " The table format ignores it.")
+    ] = Scores.all,
     skip_invalid: Annotated[
         bool, typer.Option(help="Report bad input lines on stderr and go on.")
     ] = False,
@@ -135,7 +151,7 @@ def classify(
         items,
         render=_table if table else render_jsonl,
         stats=stats,
-        options=Options(cuts, top_k, paragraphs),
+        options=Options(cuts, top_k, paragraphs, "all" if table else scores.value),
         batch_size=batch_size,
         jobs=jobs if jobs else (1 if text else 2),
         skip_invalid=skip_invalid,
@@ -167,17 +183,100 @@ def classify(
 @reports_errors
 def serve(
     model: Annotated[
-        str, typer.Option("--model", "-m", help="Model folder or name.")
-    ] = DEFAULT_MODEL,
+        list[str] | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Model folder or name (repeatable with --http; the first is the default) "
+            f"[default: {DEFAULT_MODEL}].",
+        ),
+    ] = None,
     top_k: Annotated[
         int | None,
-        typer.Option("--top-k", "-k", min=1, help="Keep at most K labels per paragraph."),
+        typer.Option("--top-k", "-k", min=1, help="Keep at most K labels per paragraph (stdin)."),
     ] = None,
+    http: Annotated[
+        str | None,
+        typer.Option(
+            "--http",
+            metavar="[HOST:]PORT",
+            help="Serve HTTP on this address instead of stdin (host default 127.0.0.1).",
+        ),
+    ] = None,
+    token_file: Annotated[
+        Path | None,
+        typer.Option(help="Require 'Authorization: Bearer <token>' with the token in this file."),
+    ] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="HTTP worker processes.")] = 2,
+    max_batch: Annotated[
+        int, typer.Option(min=1, help="At most this many texts per scoring batch.")
+    ] = 256,
+    max_wait_ms: Annotated[
+        float,
+        typer.Option(min=0.0, help="Wait this long for more requests to batch with the first."),
+    ] = 0.0,
+    max_body_bytes: Annotated[
+        int, typer.Option(min=1, help="Largest request body (HTTP 413 above).")
+    ] = 10 << 20,
+    max_texts: Annotated[
+        int, typer.Option(min=1, help="Most texts (or items) in one request (HTTP 413 above).")
+    ] = 1000,
+    max_line_bytes: Annotated[
+        int, typer.Option(min=1, help="Longest request line on stdin, and longest text over HTTP.")
+    ] = 1 << 20,
+    scores: Annotated[Scores, typer.Option(help=_SCORES_HELP)] = Scores.all,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No access log and no progress messages.")
+    ] = False,
 ) -> None:
-    """Answer requests on stdin, one JSON line out per line in, until EOF or Ctrl-C.
+    """Answer requests on stdin, one JSON line out per line in, until EOF or Ctrl-C; or over HTTP.
 
     A request is a JSON object with "text" (and optionally "id"), or a plain line of text.
+    With --http, POST /v1/classify answers {"texts": [...]} (see the README and /openapi.json).
     """
+    models = model or [DEFAULT_MODEL]
+    _setup_access_log(quiet)
+    if http is not None:
+        from topictag.serve.server import HttpConfig, parse_address, run_http
+
+        try:
+            host, port = parse_address(http)
+        except ValueError as error:
+            raise typer.BadParameter(str(error), param_hint="--http") from None
+        run_http(
+            HttpConfig(
+                host=host,
+                port=port,
+                models=models,
+                token_file=token_file,
+                jobs=jobs,
+                max_batch=max_batch,
+                max_wait_ms=max_wait_ms,
+                max_body_bytes=max_body_bytes,
+                max_texts=max_texts,
+                max_text_bytes=max_line_bytes,
+                scores=scores.value,
+            )
+        )
+        return
+    if len(models) > 1:
+        raise typer.BadParameter("several models need --http", param_hint="--model")
+    _serve_stdin(models[0], top_k, scores.value, max_line_bytes)
+
+
+def _setup_access_log(quiet: bool) -> None:
+    """JSON access lines go to stderr as they are (no prefix); --quiet turns them off."""
+    access = logging.getLogger("topictag.access")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    access.handlers[:] = [handler]
+    access.propagate = False
+    access.setLevel(logging.WARNING if quiet else logging.INFO)
+    if quiet:
+        log.setLevel(logging.WARNING)
+
+
+def _serve_stdin(model: str, top_k: int | None, scores: str, max_line_bytes: int) -> None:
     import signal
 
     from topictag.data.corpus import iter_lines
@@ -186,7 +285,7 @@ def serve(
     from topictag.serve.stream import Options
 
     loaded = load_model(model)
-    options = Options(top_k=top_k)
+    options = Options(top_k=top_k, scores=scores)
     log.info("serving %s: one request per line on stdin", model)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     count = 0
@@ -194,7 +293,13 @@ def serve(
         for number, line in iter_lines("-"):
             if not line.strip():
                 continue
-            reply = answer_request(loaded, line, number, options)
+            if len(line) * 4 > max_line_bytes and len(line.encode()) > max_line_bytes:
+                reply: dict[str, Any] = {
+                    "id": str(number),
+                    "error": f"request over the limit of {max_line_bytes} bytes",
+                }
+            else:
+                reply = answer_request(loaded, line, number, options)
             sys.stdout.write(json.dumps(reply, ensure_ascii=False) + "\n")
             sys.stdout.flush()
             count += 1
