@@ -225,6 +225,12 @@ def serve(
         int, typer.Option(min=1, help="Longest request line on stdin, and longest text over HTTP.")
     ] = 1 << 20,
     scores: Annotated[Scores, typer.Option(help=_SCORES_HELP)] = Scores.all,
+    watch_interval: Annotated[
+        float,
+        typer.Option(
+            min=0.0, help="Look for changed bundles this often, in seconds (0: only on SIGHUP)."
+        ),
+    ] = 1.0,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No access log and no progress messages.")
     ] = False,
@@ -256,6 +262,7 @@ def serve(
                 max_texts=max_texts,
                 max_text_bytes=max_line_bytes,
                 scores=scores.value,
+                watch_seconds=watch_interval,
             )
         )
         return

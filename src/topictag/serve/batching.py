@@ -172,8 +172,8 @@ def score_jobs(jobs: list[_Job]) -> list[Outcome | BaseException]:
             texts = [text for job_texts, _ in prepared for text in job_texts]
             scores = model.score(texts)
         except Exception as error:
-            for i in indices:
-                outcomes[i] = error
+            for i in indices:  # one bad request must not fail the others batched with it
+                outcomes[i] = error if len(indices) == 1 else score_jobs([jobs[i]])[0]
             continue
         start = 0
         for i, (job_texts, pieces) in zip(indices, prepared, strict=True):

@@ -404,6 +404,7 @@ def _log_access(rid: bytes, scope: Scope, status: int, seconds: float, state: An
         "path": scope["path"],
         "status": status,
         "latency_ms": round(seconds * 1000, 3),
+        "pid": os.getpid(),
     }
     batch = state.get("batch") if isinstance(state, dict) else None
     if batch is not None:

@@ -61,6 +61,8 @@ class HttpConfig:
 def parse_address(text: str) -> tuple[str, int]:
     """Parse ``PORT``, ``:PORT``, ``HOST:PORT`` or ``[IPV6]:PORT``; the host defaults to 127.0.0.1.
 
+    Port 0 asks the system for a free port (the log line "serving ... on" names it).
+
     Raises
     ------
     ValueError
@@ -81,8 +83,8 @@ def parse_address(text: str) -> tuple[str, int]:
         host, _, port = text.rpartition(":")
         if ":" in host:
             raise ValueError(f"write an IPv6 host in brackets, as [::1]:8000; got {text!r}")
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"expected PORT, :PORT or HOST:PORT with a port 1-65535, got {text!r}")
+    if not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ValueError(f"expected PORT, :PORT or HOST:PORT with a port 0-65535, got {text!r}")
     return host or "127.0.0.1", int(port)
 
 
