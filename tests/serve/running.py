@@ -56,22 +56,26 @@ class Running:
             raise AssertionError(f"the server did not stop in {seconds} s:\n{self.log()}")
 
 
-def server_command(*args: str, prelude: str | None = None) -> list[str]:
-    """The command that starts ``topictag serve --http 127.0.0.1:0 ARGS``."""
+def server_command(
+    *args: str, prelude: str | None = None, address: str = "127.0.0.1:0"
+) -> list[str]:
+    """The command that starts ``topictag serve --http ADDRESS ARGS``."""
     if prelude is None:
         head = [sys.executable, "-m", "topictag"]
     else:  # run some Python first (to inject a fault), then the CLI
         head = [sys.executable, "-c", f"{prelude}\nfrom topictag.cli import main\nmain()"]
-    return [*head, "serve", "--http", "127.0.0.1:0", *args]
+    return [*head, "serve", "--http", address, *args]
 
 
 @contextmanager
-def running(*args: str, prelude: str | None = None, ready: bool = True) -> Iterator[Running]:
+def running(
+    *args: str, prelude: str | None = None, address: str = "127.0.0.1:0", ready: bool = True
+) -> Iterator[Running]:
     """Run the service until the block ends; SIGTERM it then (and kill it if it hangs)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
     process = subprocess.Popen(
-        server_command(*args, prelude=prelude),
+        server_command(*args, prelude=prelude, address=address),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -96,7 +100,8 @@ def running(*args: str, prelude: str | None = None, ready: bool = True) -> Itera
                 raise AssertionError("the server did not start:\n" + "\n".join(lines))
             found = [m for m in map(_LISTENING.search, list(lines)) if m]
             if found:
-                url = f"http://{found[0].group(1)}:{found[0].group(2)}"
+                host = found[0].group(1).replace("0.0.0.0", "127.0.0.1")  # talk on loopback only
+                url = f"http://{host}:{found[0].group(2)}"
             time.sleep(0.05)
         server = Running(process, url, lines)
         if ready:

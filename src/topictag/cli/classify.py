@@ -232,7 +232,7 @@ def serve(
         ),
     ] = 1.0,
     quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No access log and no progress messages.")
+        bool, typer.Option("--quiet", "-q", help="No access log (topictag --quiet hides progress too).")
     ] = False,
 ) -> None:
     """Answer requests on stdin, one JSON line out per line in, until EOF or Ctrl-C; or over HTTP.
@@ -279,8 +279,6 @@ def _setup_access_log(quiet: bool) -> None:
     access.handlers[:] = [handler]
     access.propagate = False
     access.setLevel(logging.WARNING if quiet else logging.INFO)
-    if quiet:
-        log.setLevel(logging.WARNING)
 
 
 def _serve_stdin(model: str, top_k: int | None, scores: str, max_line_bytes: int) -> None:
