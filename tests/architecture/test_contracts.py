@@ -1,4 +1,4 @@
-"""The import contracts of ``make lint`` hold, and they do catch a serving module reaching sklearn."""
+"""The import contracts of ``make lint`` hold, and catch a serving module reaching sklearn."""
 
 from __future__ import annotations
 

@@ -53,7 +53,7 @@ class Running:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=10)
-            raise AssertionError(f"the server did not stop in {seconds} s:\n{self.log()}")
+            raise AssertionError(f"the server did not stop in {seconds} s:\n{self.log()}") from None
 
 
 def server_command(

@@ -15,6 +15,7 @@ import pytest
 
 from tests.conftest import BUNDLED_CORPUS, DEFAULT_MODEL
 from tests.serve.running import ROOT, running
+from topictag.model.inference import load_model
 
 httpx = pytest.importorskip("httpx")
 
@@ -163,7 +164,8 @@ def test_models_list_and_detail(client):
     detail = client.get("/v1/models/news-topics").json()
     manifest = json.loads((DEFAULT_MODEL / "model.json").read_text())
     assert detail["labels"] == manifest["labels"]
-    assert detail["thresholds"] == manifest["thresholds"]
+    loaded = load_model(DEFAULT_MODEL)
+    assert detail["thresholds"] == dict(zip(loaded.labels, loaded.thresholds.tolist(), strict=True))
     assert detail["features"] == manifest["weights"]["n_features"]
     assert detail["training_data"]["sha256"] == manifest["training_data"]["sha256"]
     assert detail["metrics"] == manifest["metrics"]

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import DEFAULT_MODEL
-from tests.serve.running import ROOT, running, server_command
+from tests.serve.running import ROOT, running
 from topictag.model.bundle import load_bundle, save_bundle
 from topictag.serve.server import is_loopback, parse_address
 
@@ -40,7 +40,7 @@ def test_addresses(text, expected):
 
 @pytest.mark.parametrize("text", ["", "http", "1:2:3", "[::1]", "[::1]8000", "host:70000", ":"])
 def test_bad_addresses(text):
-    with pytest.raises(ValueError, match="expected|brackets"):
+    with pytest.raises(ValueError, match=r"expected|brackets"):
         parse_address(text)
 
 

@@ -232,7 +232,7 @@ def serve(
         ),
     ] = 1.0,
     quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No access log (topictag --quiet hides progress too).")
+        bool, typer.Option("--quiet", "-q", help="No access log (progress: topictag --quiet).")
     ] = False,
 ) -> None:
     """Answer requests on stdin, one JSON line out per line in, until EOF or Ctrl-C; or over HTTP.

@@ -44,7 +44,10 @@ class Served:
             "name": self.name,
             "mode": self.model.mode,
             "labels": list(self.model.labels),
-            "thresholds": dict(manifest.get("thresholds") or {}),
+            "thresholds": {
+                label: float(t)
+                for label, t in zip(self.model.labels, self.model.thresholds, strict=True)
+            },
             "at_least_one": bool(manifest.get("at_least_one", False)),
             "features": int((manifest.get("weights") or {}).get("n_features", 0)),
             "views": list(manifest.get("views") or []),
