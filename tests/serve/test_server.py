@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -238,3 +239,38 @@ def test_concurrent_requests_are_coalesced_into_one_batch():
         lines = [json.loads(server.wait_for_log(a["id"])) for a in answers]
         assert max(line["batch_requests"] for line in lines) > 1
         assert max(line["batch_size"] for line in lines) >= 4
+
+
+def test_classify_imports_none_of_the_http_stack():
+    code = (
+        "import sys\n"
+        "from topictag.cli import main\n"
+        "sys.argv = ['topictag', 'classify', '-m', sys.argv[1], 'Oil prices rose.']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ('uvicorn', 'starlette', 'prometheus_client', 'anyio', 'pydantic', 'httptools')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy), file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(DEFAULT_MODEL)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert json.loads(done.stdout)["labels"]
+    assert done.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    with running("--model", str(DEFAULT_MODEL), "--jobs", "1", address="[::1]:0") as server:
+        assert server.url.startswith("http://[::1]:")
+        with server.client() as client:
+            assert client.post("/v1/classify", json={"texts": ["Oil"]}).status_code == 200

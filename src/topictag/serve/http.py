@@ -25,7 +25,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -179,7 +179,7 @@ def _answers_errors(handler: Handler) -> Handler:
         try:
             return await handler(request)
         except RequestError as error:
-            return _error(error.status, error.message)
+            return _error(error.status, error.message, error.headers)
 
     return wrapped
 
@@ -196,15 +196,18 @@ async def read_body(request: Request, limit: int) -> bytes:
     cap = max(limit * _DISCARD_FACTOR, _DISCARD_MIN)
     declared = request.headers.get("content-length", "")
     message = f"the request body is over the limit of {limit} bytes"
-    if declared.isdigit() and int(declared) > cap:
-        raise RequestError(413, message)  # not worth reading: the connection is closed
+    if declared.isdigit() and int(declared) > cap:  # not worth reading: close the connection
+        raise RequestError(413, message, {"Connection": "close"})
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size <= limit:
-            chunks.append(chunk)
-        elif size > cap:
-            break
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size <= limit:
+                chunks.append(chunk)
+            elif size > cap:
+                raise RequestError(413, message, {"Connection": "close"})
+    except ClientDisconnect:
+        raise RequestError(400, "the client went away before the body was read") from None
     if size > limit:
         raise RequestError(413, message)
     return b"".join(chunks)

@@ -25,10 +25,11 @@ MAX_TEXTS = 1000  # --max-texts default: texts (or items) in one request
 class RequestError(Exception):
     """A request that is answered with an error status and ``{"error": message}``."""
 
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = headers
 
 
 @dataclass(frozen=True)
