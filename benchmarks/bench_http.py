@@ -294,8 +294,47 @@ def main() -> None:
         codes = {name: stop(process) for name, process in servers.items()}
     medians = {key: median(results) for key, results in runs.items()}
     text = report(medians, memory, codes, clients_used, seconds, repeats, load_before)
+    text += sweep_jobs(payloads["1 paragraph"], scripts["1 paragraph"], seconds, repeats)
     args.output.write_text(text, encoding="utf-8")
     print(text)
+
+
+def sweep_jobs(payloads: list[bytes], script: Path, seconds: float, repeats: int) -> str:
+    """32 clients, one paragraph, against topictag with 1, 2 and 4 worker processes."""
+    have_wrk = shutil.which("wrk") is not None
+    results: dict[tuple[int, str], list[Result]] = {}
+    for jobs in (1, 2, 4):
+        port = free_port()
+        command = [sys.executable, "-m", "topictag", "serve", "--http", f"127.0.0.1:{port}",
+                   "--model", "news-topics", "--jobs", str(jobs)]  # fmt: skip
+        progress(f"--jobs {jobs}")
+        process = start(command, port)
+        try:
+            run_python(port, payloads, 8, 1.0)
+            for _ in range(repeats):
+                if have_wrk:
+                    results.setdefault((jobs, "wrk"), []).append(run_wrk(port, script, 32, seconds))
+                results.setdefault((jobs, "python"), []).append(
+                    run_python(port, payloads, 32, seconds)
+                )
+        finally:
+            stop(process)
+    lines = [
+        "",
+        "## Worker processes (`--jobs`)",
+        "",
+        "32 clients, one-paragraph requests; each worker is one event loop plus one scoring "
+        "thread, so one worker uses about one core.",
+        "",
+        "| --jobs | client | req/s | p50 ms | p99 ms | failed |",
+        "|---|---|---|---|---|---|",
+    ]
+    for (jobs, client), runs in sorted(results.items()):
+        m = median(runs)
+        lines.append(
+            f"| {jobs} | {client} | {m.rps:,.0f} | {m.p50:.1f} | {m.p99:.1f} | {m.failures} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def report(
