@@ -1,8 +1,8 @@
 """The HTTP service: a Starlette app that classifies with loaded models.
 
-Routes are Starlette's; this module is glue. An outer ASGI layer (:class:`Guard`) gives each
-request an id, checks the bearer token, turns any unexpected failure into a JSON 500 (logged,
-never shown to the client), counts the request in the metrics and writes the access log line.
+Routes are Starlette's; this module is glue. An outer ASGI layer
+(:class:`topictag.serve.guard.Guard`) gives each request an id, checks the bearer token, turns
+any unexpected failure into a JSON 500, counts the request and writes the access log line.
 Classifying goes through the micro-batcher (:mod:`topictag.serve.batching`) to one scoring
 thread, so the event loop only parses, checks and routes.
 """
@@ -11,12 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
-import json
 import logging
-import os
 import signal
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -28,11 +24,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from topictag.errors import TopictagError
 from topictag.model.explain import explain
 from topictag.serve.batching import MicroBatcher, encode_json
+from topictag.serve.guard import Guard, error_response, json_response
 from topictag.serve.metrics import CONTENT_TYPE, Metrics
 from topictag.serve.openapi import openapi_document
 from topictag.serve.payloads import (
@@ -45,12 +42,10 @@ from topictag.serve.payloads import (
 from topictag.serve.registry import ModelSet
 
 log = logging.getLogger("topictag")
-access_log = logging.getLogger("topictag.access")
 
 _PARSE_IN_THREAD = 256 << 10  # bodies larger than this are parsed off the event loop
 _DISCARD_FACTOR = 4  # an oversized body is read and dropped up to this many times the limit
 _DISCARD_MIN = 64 << 20  # ... and at least this many bytes, before the 413 is sent
-_PUBLIC = ("/healthz", "/readyz", "/openapi.json")  # never need the token
 
 
 @dataclass(frozen=True)
@@ -163,14 +158,6 @@ class Service:
         return await asyncio.get_running_loop().run_in_executor(self._scoring, func)
 
 
-def _json(status: int, obj: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(encode_json(obj), status, headers, media_type="application/json")
-
-
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    return _json(status, {"error": message}, headers)
-
-
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -179,7 +166,7 @@ def _answers_errors(handler: Handler) -> Handler:
         try:
             return await handler(request)
         except RequestError as error:
-            return _error(error.status, error.message, error.headers)
+            return error_response(error.status, error.message, error.headers)
 
     return wrapped
 
@@ -241,7 +228,9 @@ def create_app(models: ModelSet, settings: Settings) -> ASGIApp:
         )
         found = await service.run_scoring(lambda: explain(served.model, text, labels=labels))
         request.state.model = served.name
-        return _json(200, {"model": served.name, "explanations": [e.to_json() for e in found]})
+        return json_response(
+            200, {"model": served.name, "explanations": [e.to_json() for e in found]}
+        )
 
     async def list_models(request: Request) -> Response:
         listed = []
@@ -249,23 +238,25 @@ def create_app(models: ModelSet, settings: Settings) -> ASGIApp:
             info = served.describe()
             listed.append({k: info[k] for k in ("name", "mode", "labels", "features")})
             listed[-1]["default"] = served.name == service.models.default
-        return _json(200, {"default": service.models.default, "models": listed})
+        return json_response(200, {"default": service.models.default, "models": listed})
 
     async def show_model(request: Request) -> Response:
         name = request.path_params["name"]
         try:
             served = service.models.get(name)
         except KeyError:
-            return _error(404, f"no model named {name!r} (serving: {', '.join(models.names())})")
-        return _json(200, served.describe() | {"default": name == service.models.default})
+            return error_response(
+                404, f"no model named {name!r} (serving: {', '.join(models.names())})"
+            )
+        return json_response(200, served.describe() | {"default": name == service.models.default})
 
     async def healthz(request: Request) -> Response:
-        return _json(200, {"status": "ok"})
+        return json_response(200, {"status": "ok"})
 
     async def readyz(request: Request) -> Response:
         if not service.ready:
-            return _error(503, "not ready: starting or shutting down")
-        return _json(200, {"status": "ready", "models": service.models.names()})
+            return error_response(503, "not ready: starting or shutting down")
+        return json_response(200, {"status": "ready", "models": service.models.names()})
 
     async def metrics(request: Request) -> Response:
         return Response(service.metrics.render(), media_type=CONTENT_TYPE)
@@ -278,18 +269,18 @@ def create_app(models: ModelSet, settings: Settings) -> ASGIApp:
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         if exc.status_code == 404:
-            return _error(404, f"no such path: {request.url.path}")
+            return error_response(404, f"no such path: {request.url.path}")
         if exc.status_code == 405:
             allowed = (exc.headers or {}).get("Allow", "")
-            return _error(
+            return error_response(
                 405,
                 f"{request.method} is not allowed on {request.url.path} (allowed: {allowed})",
                 {"Allow": allowed},
             )
-        return _error(exc.status_code, str(exc.detail))
+        return error_response(exc.status_code, str(exc.detail))
 
     async def server_error(request: Request, exc: Exception) -> Response:
-        return _error(500, "internal error (logged on the server)")
+        return error_response(500, "internal error (logged on the server)")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -313,106 +304,4 @@ def create_app(models: ModelSet, settings: Settings) -> ASGIApp:
         exception_handlers={HTTPException: http_error, Exception: server_error},
         lifespan=lifespan,
     )
-    return Guard(app, service)
-
-
-class Guard:
-    """The outer ASGI layer: request id, bearer token, catch-all 500, metrics, access log."""
-
-    def __init__(self, app: ASGIApp, service: Service):
-        self.app = app
-        self.service = service
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        path: str = scope["path"]
-        rid = _request_id(scope)
-        status, started = 500, False
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status, started
-            if message["type"] == "http.response.start":
-                started, status = True, message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid)]
-            await send(message)
-
-        state = scope.setdefault("state", {})
-        try:
-            token = self.service.token
-            if token is not None and not path.startswith(_PUBLIC) and not _authorized(scope, token):
-                answer = _error(
-                    401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"}
-                )
-                await answer(scope, receive, send_with_id)
-                return
-            await self.app(scope, receive, send_with_id)
-        except Exception:
-            log.exception("request %s %s %s failed", rid.decode(), scope["method"], path)
-            if not started:
-                answer = _error(500, "internal error (logged on the server)")
-                await answer(scope, receive, send_with_id)
-        finally:
-            seconds = time.perf_counter() - start
-            self.service.metrics.request_done(_endpoint(path), status, seconds)
-            if access_log.isEnabledFor(logging.INFO):
-                _log_access(rid, scope, status, seconds, state)
-
-
-def _authorized(scope: Scope, token: str) -> bool:
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            scheme, _, given = value.partition(b" ")
-            return scheme.lower() == b"bearer" and hmac.compare_digest(
-                given.strip(), token.encode("utf-8")
-            )
-    return False
-
-
-def _request_id(scope: Scope) -> bytes:
-    for name, value in scope["headers"]:
-        if name == b"x-request-id":  # kept when it is short, printable ASCII
-            if 0 < len(value) <= 128 and all(33 <= c < 127 and c not in b'"\\' for c in value):
-                return bytes(value)
-            break
-    return os.urandom(8).hex().encode()
-
-
-_ENDPOINTS = {
-    "/v1/classify",
-    "/v1/explain",
-    "/v1/models",
-    "/healthz",
-    "/readyz",
-    "/metrics",
-    "/openapi.json",
-}
-
-
-def _endpoint(path: str) -> str:
-    if path in _ENDPOINTS:
-        return path
-    if path.startswith("/v1/models/"):
-        return "/v1/models/{name}"
-    return "other"
-
-
-def _log_access(rid: bytes, scope: Scope, status: int, seconds: float, state: Any) -> None:
-    line: dict[str, Any] = {
-        "time": round(time.time(), 3),
-        "request_id": rid.decode(),
-        "method": scope["method"],
-        "path": scope["path"],
-        "status": status,
-        "latency_ms": round(seconds * 1000, 3),
-        "pid": os.getpid(),
-    }
-    batch = state.get("batch") if isinstance(state, dict) else None
-    if batch is not None:
-        line["batch_size"], line["batch_requests"] = batch
-    model = state.get("model") if isinstance(state, dict) else None
-    if model is not None:
-        line["model"] = model
-    access_log.info(json.dumps(line, ensure_ascii=True))
+    return Guard(app, token=lambda: service.token, metrics=service.metrics)
