@@ -408,6 +408,26 @@ def report(
         lines.append(f"| {name} | {len(peaks)} | {', '.join(f'{p:.0f}' for p in peaks)} |")
     lines += ["", f"Exit codes after SIGTERM: {codes}.", "", "## Targets", ""]
     lines += targets(medians, memory, clients_used)
+    lines += [
+        "",
+        "## Notes",
+        "",
+        "- The machine has 2 cores, shared by the two servers, the load generator and other "
+        "work on the machine; the load average above says how busy it was. Single runs vary "
+        "by tens of percent, p99 most of all: read the medians, and the ratios of one run.",
+        "- topictag's p99 at 32 clients is set by the two cores being shared between the 2 "
+        "workers (each an event loop plus a scoring thread under one GIL) and the client; "
+        "its p50 is a few ms. The reference blocks its only event loop in scikit-learn for "
+        "every request, so at 8 and 32 clients requests wait in line for it.",
+        "- 100-paragraph batches: topictag's speed per paragraph is the numpy runtime's; "
+        "the reference's is scikit-learn's `decision_function` on a 100-row sparse matrix, "
+        "which amortizes its per-call overhead, so the gap narrows (see `bench-serve` for "
+        "bulk throughput).",
+        "- The reference exits by the signal (-15) because uvicorn re-raises SIGTERM after "
+        "its shutdown; topictag drains and exits 0.",
+        "- The Python client is itself CPU-bound on the same 2 cores (one GIL for 32 "
+        "threads), so it measures lower request rates than wrk for both servers.",
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -17,8 +17,6 @@ from tests.conftest import BUNDLED_CORPUS, DEFAULT_MODEL
 from tests.serve.running import ROOT, running
 from topictag.model.inference import load_model
 
-httpx = pytest.importorskip("httpx")
-
 TEXTS = [
     "Moscow again ruled out talks on the status of Abkhazia and South Ossetia.",
     "Government aircraft struck a market in the rebel-held northwest, killing nine.",

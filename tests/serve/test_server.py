@@ -13,6 +13,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 
@@ -20,8 +21,6 @@ from tests.conftest import DEFAULT_MODEL
 from tests.serve.running import ROOT, running
 from topictag.model.bundle import load_bundle, save_bundle
 from topictag.serve.server import is_loopback, parse_address
-
-httpx = pytest.importorskip("httpx")
 
 
 @pytest.mark.parametrize(

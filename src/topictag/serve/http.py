@@ -131,10 +131,8 @@ class Service:
                 self.metrics.model_loaded(self.models.get(event.name))
                 log.info("reloaded model %s (%.0f ms)", event.name, event.seconds * 1000)
             else:
-                log.error(
-                    "refused the new bundle of %s, still serving the old: %s",
-                    *(event.name, event.error),
-                )
+                message = "refused the new bundle of %s, still serving the old: %s"
+                log.error(message, event.name, event.error)
         if force and self.settings.token_file is not None:
             try:
                 self.token = read_token(self.settings.token_file)
