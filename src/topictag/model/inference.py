@@ -38,6 +38,16 @@ class Scores:
     no_topic: np.ndarray | None = None  # (n,) the no-topic head's probability, if the model has one
     abstain: np.ndarray | None = None  # (n,) True where that probability reaches its threshold
 
+    def rows(self, span: slice) -> Scores:
+        """Return the scores of a slice of the batch's paragraphs."""
+        return Scores(
+            raw=self.raw[span],
+            proba=self.proba[span],
+            known_terms=self.known_terms[span],
+            no_topic=None if self.no_topic is None else self.no_topic[span],
+            abstain=None if self.abstain is None else self.abstain[span],
+        )
+
     @property
     def voting(self) -> np.ndarray:
         """Paragraphs that may decide an article's labels: known n-grams, not abstained on."""

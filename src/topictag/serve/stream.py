@@ -21,7 +21,7 @@ from topictag.data.articles import article_probabilities, split_paragraphs
 from topictag.data.inputs import Item
 from topictag.errors import DataError
 from topictag.model.decision import SINGLE_LABEL
-from topictag.model.inference import Model
+from topictag.model.inference import Model, Scores
 from topictag.serve.pool import Workers
 
 
@@ -42,13 +42,21 @@ class ClassifyStats:
         self.unknown += other.unknown
 
 
+SCORES = ("all", "labels", "none")  # how much of each row's "scores" an answer keeps
+
+
 @dataclass(frozen=True)
 class Options:
-    """How predictions become output rows."""
+    """How predictions become output rows.
+
+    ``scores`` is ``"all"`` (every label's probability), ``"labels"`` (only the labels in
+    ``labels``) or ``"none"`` (no ``scores`` key).
+    """
 
     thresholds: Mapping[str, float] | float | None = None
     top_k: int | None = None
     paragraphs: bool = False
+    scores: str = "all"
 
 
 def batches(
@@ -93,6 +101,7 @@ def classify_items(
     thresholds: Mapping[str, float] | float | None = None,
     top_k: int | None = None,
     paragraphs: bool = False,
+    scores: str = "all",
     skip_invalid: bool = False,
     on_skip: Callable[[DataError], None] | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
@@ -104,7 +113,7 @@ def classify_items(
         For the first bad input row, unless ``skip_invalid`` (then ``on_skip(error)`` is called
         and the row is counted in ``stats.skipped``). Rows before it have been yielded.
     """
-    options = Options(thresholds, top_k, paragraphs)
+    options = Options(thresholds, top_k, paragraphs, scores)
     for batch in batches(
         items, batch_size=batch_size, stats=stats, skip_invalid=skip_invalid, on_skip=on_skip
     ):
@@ -141,6 +150,7 @@ def classify_stream(
                 thresholds=options.thresholds,
                 top_k=options.top_k,
                 paragraphs=options.paragraphs,
+                scores=options.scores,
                 skip_invalid=skip_invalid,
                 on_skip=on_skip,
             ):
@@ -230,13 +240,32 @@ def classify_batch(
     model: Model, items: list[Item], options: Options
 ) -> tuple[list[dict[str, Any]], ClassifyStats]:
     """Classify one batch; return its output rows and its counts."""
+    texts, pieces = batch_texts(items, paragraphs=options.paragraphs)
+    return batch_rows(model, items, texts, pieces, model.score(texts), options)
+
+
+def batch_texts(items: list[Item], *, paragraphs: bool) -> tuple[list[str], list[list[str]] | None]:
+    """Return the texts a batch scores, and each item's paragraphs in article mode (else None)."""
+    if not paragraphs:
+        return [item.text for item in items], None
+    pieces = [split_paragraphs(item.text) for item in items]
+    return [p for parts in pieces for p in parts], pieces
+
+
+def batch_rows(
+    model: Model,
+    items: list[Item],
+    texts: list[str],
+    pieces: list[list[str]] | None,
+    scores: Scores,
+    options: Options,
+) -> tuple[list[dict[str, Any]], ClassifyStats]:
+    """Turn a batch's scores into its output rows and counts.
+
+    ``texts`` and ``pieces`` are what :func:`batch_texts` returned for ``items``, and ``scores``
+    is ``model.score(texts)`` (or the rows of a larger batch that belong to these texts).
+    """
     counts = ClassifyStats(inputs=len(items))
-    if options.paragraphs:
-        pieces = [split_paragraphs(item.text) for item in items]
-        texts = [p for parts in pieces for p in parts]
-    else:
-        texts = [item.text for item in items]
-    scores = model.score(texts)
     known = scores.known_terms > 0
     labels = model.decide(
         scores.proba,
@@ -250,9 +279,10 @@ def classify_batch(
     names = model.labels
     proba = np.round(scores.proba, 6).tolist()
     terms = scores.known_terms.tolist()
-    if not options.paragraphs:
+    keep = options.scores
+    if pieces is None:
         return [
-            _row(item.id, item.fields, labels[i], proba[i], names, known_terms=terms[i])
+            _row(item.id, item.fields, labels[i], proba[i], names, keep, known_terms=terms[i])
             for i, item in enumerate(items)
         ], counts
     rows: list[dict[str, Any]] = []
@@ -268,6 +298,7 @@ def classify_batch(
                     labels[index],
                     proba[index],
                     names,
+                    keep,
                     paragraph=k,
                     text=texts[index],
                     known_terms=terms[index],
@@ -288,6 +319,7 @@ def classify_batch(
                 article_labels,
                 np.round(article, 6).tolist(),
                 names,
+                keep,
                 article=True,
                 paragraphs=len(parts),
             )
@@ -302,12 +334,16 @@ def _row(
     labels: list[str],
     proba: list[float],
     names: list[str],
+    keep: str,
     **extra: Any,
 ) -> dict[str, Any]:
     row: dict[str, Any] = {"id": ident}
     row.update((k, v) for k, v in extra.items() if k in ("paragraph", "article"))
     row.update(fields)
     row["labels"] = labels
-    row["scores"] = dict(zip(names, proba, strict=True))
+    if keep == "all":
+        row["scores"] = dict(zip(names, proba, strict=True))
+    elif keep == "labels":
+        row["scores"] = {label: proba[names.index(label)] for label in labels}
     row.update((k, v) for k, v in extra.items() if k not in ("paragraph", "article"))
     return row
