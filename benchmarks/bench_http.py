@@ -294,7 +294,8 @@ def main() -> None:
         codes = {name: stop(process) for name, process in servers.items()}
     medians = {key: median(results) for key, results in runs.items()}
     text = report(medians, memory, codes, clients_used, seconds, repeats, load_before)
-    text += sweep_jobs(payloads["1 paragraph"], scripts["1 paragraph"], seconds, repeats)
+    sweep = sweep_jobs(payloads["1 paragraph"], scripts["1 paragraph"], seconds, repeats)
+    text = text.replace("\n## Notes\n", sweep + "\n## Notes\n", 1)
     args.output.write_text(text, encoding="utf-8")
     print(text)
 
