@@ -13,7 +13,7 @@ QUICK ?=
 BENCH_STAMP := $(VENV)/.bench-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
 FUZZ_STAMP := $(VENV)/.fuzz-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS ?= corpus inputs importers recipe serve
+FUZZ_TARGETS ?= corpus inputs importers recipe serve bundle
 
 help: ## Show the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \

@@ -73,7 +73,7 @@ def test_csv_is_read_in_constant_memory(make_file):
             items.close()
 
     # reading ten times as many rows costs no more memory (a list per row would: ~40 bytes each)
-    assert peak(40_000) < peak(4_000) + 100_000
+    assert peak(20_000) < peak(2_000) + 100_000
 
 
 @pytest.mark.parametrize(
