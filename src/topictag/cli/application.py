@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from topictag._version import __version__
-from topictag.cli import classify, data, evaluate, models, train
+from topictag.cli import classify, data, evaluate, label, models, train
 from topictag.cli.common import log
 
 app = typer.Typer(
@@ -58,6 +58,7 @@ app.command()(evaluate.evaluate)
 app.command()(evaluate.explain)
 app.command()(classify.classify)
 app.command()(classify.serve)
+app.command()(label.suggest)
 models_app.command("list")(models.models_list)
 models_app.command("show")(models.models_show)
 models_app.command("export")(models.models_export)

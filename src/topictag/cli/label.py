@@ -1,0 +1,75 @@
+"""The ``suggest``, ``label`` and ``drift`` commands: label less, know when to retrain."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from topictag.cli.common import DEFAULT_MODEL, log, reports_errors
+
+
+@reports_errors
+def suggest(
+    input: Annotated[
+        str, typer.Option("--input", "-i", help="The pool: paragraphs to choose from, or -.")
+    ],
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Model folder or name.")
+    ] = DEFAULT_MODEL,
+    n: Annotated[int, typer.Option("-n", min=1, help="How many paragraphs to suggest.")] = 50,
+    strategy: Annotated[
+        str, typer.Option(help="uncertainty, margin or random (see the README).")
+    ] = "uncertainty",
+    seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same picks.")] = 0,
+    exclude: Annotated[
+        list[Path] | None,
+        typer.Option(help="Already labeled paragraphs to skip (by id or text); repeatable."),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Write JSON Lines here (atomically) [default: stdout]."
+        ),
+    ] = None,
+    input_format: Annotated[
+        str, typer.Option(help="auto, text (one paragraph per line), jsonl or csv.")
+    ] = "auto",
+) -> None:
+    """Write the N unlabeled paragraphs most worth labeling next, as JSON Lines."""
+    from itertools import chain
+
+    from topictag.data.inputs import FORMATS, read_items
+    from topictag.label.suggest import STRATEGIES
+    from topictag.label.suggest import suggest as suggest_paragraphs
+    from topictag.model.inference import load_model
+
+    if strategy not in STRATEGIES:
+        raise typer.BadParameter(f"must be one of {', '.join(STRATEGIES)}", param_hint="--strategy")
+    if input_format not in FORMATS:
+        raise typer.BadParameter(
+            f"must be one of {', '.join(FORMATS)}", param_hint="--input-format"
+        )
+    loaded = load_model(model)
+    picks = suggest_paragraphs(
+        loaded,
+        read_items(input, input_format=input_format),
+        n=n,
+        strategy=strategy,
+        seed=seed,
+        exclude=chain.from_iterable(read_items(path) for path in exclude or []),
+    )
+    text = "".join(json.dumps(s.to_json(), ensure_ascii=False) + "\n" for s in picks)
+    if output is not None:
+        from topictag.data.files import atomic_write
+
+        with atomic_write(output) as handle:
+            handle.write(text)
+    else:
+        sys.stdout.write(text)
+    if len(picks) < n:
+        log.warning("the pool has only %d distinct candidate paragraph(s)", len(picks))
+    log.info("suggested %d paragraph(s) by %s", len(picks), strategy)
