@@ -73,3 +73,66 @@ def suggest(
     if len(picks) < n:
         log.warning("the pool has only %d distinct candidate paragraph(s)", len(picks))
     log.info("suggested %d paragraph(s) by %s", len(picks), strategy)
+
+
+@reports_errors
+def drift(
+    input: Annotated[str, typer.Option("--input", "-i", help="New paragraphs, or - for stdin.")],
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Model folder or name.")
+    ] = DEFAULT_MODEL,
+    reference: Annotated[
+        Path | None,
+        typer.Option(help="Compare with this data instead of the statistics stored in the bundle."),
+    ] = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="text, json or html.")] = "text",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report here [default: stdout].")
+    ] = None,
+    fail_on: Annotated[
+        float | None,
+        typer.Option(help="Exit 3 when drift exceeds this (for cron jobs; errors exit 1)."),
+    ] = None,
+    input_format: Annotated[
+        str, typer.Option(help="auto, text (one paragraph per line), jsonl or csv.")
+    ] = "auto",
+) -> None:
+    """Compare new text with what the model was trained on; 0 means no drift."""
+    from topictag.data.inputs import FORMATS, read_items
+    from topictag.errors import TopictagError
+    from topictag.model.drift import reference_from_items
+    from topictag.model.inference import load_model
+    from topictag.model.shift import measure_drift
+
+    if format not in ("text", "json", "html"):
+        raise typer.BadParameter("must be text, json or html", param_hint="--format")
+    if input_format not in FORMATS:
+        raise typer.BadParameter(
+            f"must be one of {', '.join(FORMATS)}", param_hint="--input-format"
+        )
+    loaded = load_model(model)
+    stats = None if reference is None else reference_from_items(loaded, read_items(reference))
+    report = measure_drift(loaded, read_items(input, input_format=input_format), reference=stats)
+    if format == "json":
+        text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    elif format == "html":
+        from topictag.evaluate.drift_report import render_drift_html
+
+        text = render_drift_html(report, title=f"Drift of {Path(str(input)).name} for {model}")
+    else:
+        from topictag.evaluate.drift_report import format_drift
+
+        text = format_drift(report) + "\n"
+    if output is not None:
+        from topictag.data.files import atomic_write
+
+        with atomic_write(output) as handle:
+            handle.write(text)
+    else:
+        sys.stdout.write(text)
+    if fail_on is not None:
+        if report["drift"] is None:
+            raise TopictagError(f"--fail-on: cannot compute drift ({'; '.join(report['missing'])})")
+        if report["drift"] > fail_on:
+            log.warning("drift %.3f exceeds --fail-on %g", report["drift"], fail_on)
+            raise typer.Exit(3)
