@@ -94,3 +94,26 @@ def test_classify_warns_when_the_known_share_falls_far_below_training(tiny_model
         app, ["classify", "-m", str(tiny_model), "-i", "-", "-f", "jsonl"], input=home
     )
     assert quiet.exit_code == 0 and "n-grams against" not in quiet.stderr
+
+
+def test_label_refuses_without_labels_or_model(tmp_path):
+    pool = write_jsonl(tmp_path / "pool.jsonl", rows(HOME[:3]))
+    result = runner.invoke(app, ["label", "-i", str(pool), "-o", str(tmp_path / "out.jsonl")])
+    assert result.exit_code == 2 and "give --labels FILE or --model M" in result.output
+
+
+def test_label_without_the_http_extra_says_so_in_one_line(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # import uvicorn now raises ImportError
+    pool = write_jsonl(tmp_path / "pool.jsonl", rows(HOME[:3]))
+    codebook = tmp_path / "codebook.tsv"
+    codebook.write_text("war\ntalks\n")
+    result = runner.invoke(
+        app, ["label", "-i", str(pool), "-o", str(tmp_path / "o.jsonl"), "--labels", str(codebook)]
+    )
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "topictag: error: the labeling page needs the http extra: pip install 'topictag[http]'"
+    )
+    assert not (tmp_path / "o.jsonl").exists()

@@ -136,3 +136,59 @@ def drift(
         if report["drift"] > fail_on:
             log.warning("drift %.3f exceeds --fail-on %g", report["drift"], fail_on)
             raise typer.Exit(3)
+
+
+@reports_errors
+def label(
+    input: Annotated[Path, typer.Option("--input", "-i", help="The pool: paragraphs to label.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The labeled corpus (resumed when it exists).")
+    ],
+    labels: Annotated[
+        Path | None,
+        typer.Option(help="Codebook: one label<TAB>definition per line [default: the model's]."),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", "-m", help="Order paragraphs by suggest and pre-check labels."),
+    ] = None,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 (0: any).")] = 8765,
+    no_browser: Annotated[
+        bool, typer.Option("--no-browser", help="Do not open a browser.")
+    ] = False,
+    retrain_every: Annotated[
+        int | None,
+        typer.Option(min=1, help="Retrain in the background after every N accepted paragraphs."),
+    ] = None,
+    retrain_to: Annotated[
+        Path | None,
+        typer.Option(help="Folder of retrained models [default: <output stem>-model]."),
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Let retraining replace the --model folder.")] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the suggestions.")] = 0,
+) -> None:
+    """Label paragraphs one at a time on a local page (keyboard first)."""
+    from topictag.label.page import label_pool
+
+    if labels is None and model is None:
+        raise typer.BadParameter("give --labels FILE or --model M (the labels to offer)")
+
+    def ready(url: str) -> None:
+        typer.echo(f"topictag: labeling page at {url} (Ctrl-C to stop)", err=True)
+
+    progress = label_pool(
+        input,
+        output,
+        labels=labels,
+        model=model,
+        port=port,
+        open_browser=not no_browser,
+        retrain_every=retrain_every,
+        retrain_to=retrain_to,
+        force=force,
+        seed=seed,
+        on_ready=ready,
+    )
+    log.info(
+        "%d accepted, %d skipped; labels in %s", progress["accepted"], progress["skipped"], output
+    )
