@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256s
 CORPUS ?=
 QUICK ?=
 
-.PHONY: help install install-bench train test lint format bench bench-serve report clean
+.PHONY: help install install-bench train test lint format bench bench-serve bench-al report clean
 BENCH_STAMP := $(VENV)/.bench-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
 
 help: ## Show the targets
@@ -50,6 +50,9 @@ bench: install-bench ## Accuracy and training time vs fastText on ../shared/data
 
 bench-serve: install-bench ## Cold start, throughput, memory and pruning vs fastText (QUICK=1)
 	$(BIN)/python -m benchmarks.bench_serve $(if $(QUICK),--quick)
+
+bench-al: install ## Active learning (uncertainty/margin/random) and drift on ../shared/data, ~10 min (QUICK=1)
+	$(BIN)/python -m benchmarks.bench_al --jobs 2 $(if $(QUICK),--quick)
 
 report: install ## Write the example evaluation report of the default model to docs/example-report
 	$(BIN)/topictag evaluate news-topics --data datasets/news-paragraphs/paragraphs.jsonl --output docs/example-report
