@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256s
 CORPUS ?=
 QUICK ?=
 
-.PHONY: help install install-bench install-fuzz train test lint format bench bench-serve bench-http report fuzz clean
+.PHONY: help install install-bench install-fuzz train test lint format bench bench-serve bench-http bench-al report fuzz clean
 BENCH_STAMP := $(VENV)/.bench-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
 FUZZ_STAMP := $(VENV)/.fuzz-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
 FUZZ_SECONDS ?= 600
@@ -76,6 +76,9 @@ bench-http: install ## HTTP service vs a scikit-learn app: 1/8/32 clients, wrk a
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null) \
 		|| echo "wrk is not installed and could not be: only the Python client will run"
 	$(BIN)/python -m benchmarks.bench_http $(if $(QUICK),--quick)
+
+bench-al: install ## Active learning (uncertainty/margin/random) and drift on ../shared/data, ~10 min (QUICK=1)
+	$(BIN)/python -m benchmarks.bench_al --jobs 2 $(if $(QUICK),--quick)
 
 report: install ## Write the example evaluation report of the default model to docs/example-report
 	$(BIN)/topictag evaluate news-topics --data datasets/news-paragraphs/paragraphs.jsonl --output docs/example-report

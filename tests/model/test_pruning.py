@@ -53,3 +53,13 @@ def test_min_weight_drops_small_features():
     small = prune_model(data, min_weight=0.2)
     assert _weights(small).min() >= 0.2
     assert small.coef.shape[0] < data.coef.shape[0]
+
+
+def test_pruning_drops_the_stale_known_token_share(tiny_model):
+    from topictag.model.inference import load_model
+
+    data = load_model(tiny_model).data
+    pruned = prune_model(data, max_features=5)
+    assert "known_share" in data.manifest["drift"]
+    assert "known_share" not in pruned.manifest["drift"]
+    assert pruned.manifest["drift"]["confidence"] == data.manifest["drift"]["confidence"]

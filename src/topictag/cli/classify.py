@@ -198,6 +198,11 @@ def classify(
             "%d paragraph(s) had no n-gram the model knows (known_terms 0): no labels given",
             stats.unknown,
         )
+    from topictag.model.shift import known_share_warning
+
+    drifted = known_share_warning(loaded.manifest, stats.known_terms, stats.terms)
+    if drifted:
+        log.warning("%s", drifted)
     if stats.skipped or stats.inputs > 1:
         log.info(
             "classified %d paragraph(s)%s",

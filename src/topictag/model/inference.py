@@ -7,7 +7,7 @@ view, linear scores, sigmoid calibration, thresholds) from the arrays in the bun
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
@@ -30,11 +30,12 @@ _MAX_ENTRIES = 1 << 15  # feature entries scored at once: bounds the (entries x 
 
 @dataclass(frozen=True)
 class Scores:
-    """Per-paragraph results of a batch: raw scores, probabilities and known-term counts."""
+    """Per-paragraph results of a batch: raw scores, probabilities and n-gram counts."""
 
     raw: np.ndarray  # (n, n_labels) linear scores before calibration
     proba: np.ndarray  # (n, n_labels) calibrated probabilities
     known_terms: np.ndarray  # (n,) how many of the paragraph's n-grams the model knows
+    terms: np.ndarray  # (n,) how many n-grams the paragraph has, known or not
     no_topic: np.ndarray | None = None  # (n,) the no-topic head's probability, if the model has one
     abstain: np.ndarray | None = None  # (n,) True where that probability reaches its threshold
 
@@ -44,6 +45,7 @@ class Scores:
             raw=self.raw[span],
             proba=self.proba[span],
             known_terms=self.known_terms[span],
+            terms=self.terms[span],
             no_topic=None if self.no_topic is None else self.no_topic[span],
             abstain=None if self.abstain is None else self.abstain[span],
         )
@@ -94,7 +96,7 @@ class Model:
             If ``texts`` is one string rather than a sequence of them.
         """
         _check_texts(texts)
-        rows, cols, vals, known = self._features(texts)
+        rows, cols, vals, known, total = self._features(texts)
         raw = self._linear_scores(rows, cols, vals, len(texts))
         no_topic = abstain = None
         head = self.data.abstain
@@ -105,7 +107,14 @@ class Model:
         proba = calibrated_probabilities(
             raw, self.data.calibration, single_label=self.mode == SINGLE_LABEL
         )
-        return Scores(raw=raw, proba=proba, known_terms=known, no_topic=no_topic, abstain=abstain)
+        return Scores(
+            raw=raw,
+            proba=proba,
+            known_terms=known,
+            terms=total,
+            no_topic=no_topic,
+            abstain=abstain,
+        )
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Return per-label probabilities, shape (n_texts, n_labels), columns as ``labels``.
@@ -230,18 +239,16 @@ class Model:
             "use topictag.to_sklearn(model) (topictag.train.to_sklearn)"
         )
 
-    def _features(
-        self, texts: Sequence[str]
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Return the tf-idf entries of the texts as (row, column, value) arrays, row-sorted.
+    def analyze(self, texts: Sequence[str]) -> Iterator[tuple[list[str], np.ndarray, np.ndarray]]:
+        """Yield each view's n-grams of the texts, in view order.
 
-        Terms are looked up for the whole batch at once (``map(dict.get, ...)`` runs in C);
-        counting, weighting and normalizing are array operations.
+        Each item is ``(grams, ids, lengths)``: every n-gram of every text in order, its feature
+        index within the view (-1 for an n-gram the model does not know), and how many n-grams
+        each text has. Terms are looked up for the whole batch at once (``map(dict.get, ...)``
+        runs in C).
         """
         n = len(texts)
-        known = np.zeros(n, dtype=np.int64)
-        parts_rows, parts_cols, parts_vals = [], [], []
-        for analyze, index, idf, offset, sublinear in self._views:
+        for analyze, index, _, _, _ in self._views:
             terms: list[str] = []
             lengths = np.empty(n, dtype=np.int64)
             for i, text in enumerate(texts):
@@ -249,6 +256,24 @@ class Model:
                 lengths[i] = len(grams)
                 terms += grams
             ids = np.fromiter(map(index.get, terms, repeat(-1)), dtype=np.int64, count=len(terms))
+            yield terms, ids, lengths
+
+    def _features(
+        self, texts: Sequence[str]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Return the tf-idf entries of the texts as (row, column, value) arrays, row-sorted.
+
+        Also each text's known and total n-gram counts. Counting, weighting and normalizing are
+        array operations.
+        """
+        n = len(texts)
+        known = np.zeros(n, dtype=np.int64)
+        total = np.zeros(n, dtype=np.int64)
+        parts_rows, parts_cols, parts_vals = [], [], []
+        for (_, _, idf, offset, sublinear), (_, ids, lengths) in zip(
+            self._views, self.analyze(texts), strict=True
+        ):
+            total += lengths
             doc = np.repeat(np.arange(n, dtype=np.int64), lengths)
             hit = ids >= 0
             ids, doc = ids[hit], doc[hit]
@@ -263,7 +288,7 @@ class Model:
             parts_cols.append(cols + offset)
             parts_vals.append(weights)
         if len(parts_rows) == 1:
-            return parts_rows[0], parts_cols[0], parts_vals[0], known
+            return parts_rows[0], parts_cols[0], parts_vals[0], known, total
         rows = np.concatenate(parts_rows)
         order = np.argsort(rows, kind="stable")
         return (
@@ -271,6 +296,7 @@ class Model:
             np.concatenate(parts_cols)[order],
             np.concatenate(parts_vals)[order],
             known,
+            total,
         )
 
     def _linear_scores(

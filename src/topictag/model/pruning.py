@@ -69,6 +69,9 @@ def prune_model(
         "float16": float16,
     }
     manifest["metrics"] = {"test": None, "cv": None, "note": "pruned: evaluate again"}
+    if isinstance(manifest.get("drift"), dict):  # the vocabulary shrank: its share is stale
+        drift = {k: v for k, v in manifest["drift"].items() if k != "known_share"}
+        manifest["drift"] = drift | {"note": "pruned: the known-token share was dropped"}
     return replace(
         data, vocabularies=vocabularies, idfs=idfs, coef=coef, manifest=manifest, abstain=abstain
     )

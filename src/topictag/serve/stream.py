@@ -33,6 +33,8 @@ class ClassifyStats:
     paragraphs: int = 0
     skipped: int = 0
     unknown: int = 0  # non-empty paragraphs with no n-gram the model knows
+    known_terms: int = 0  # n-grams the model knows, over all paragraphs
+    terms: int = 0  # n-grams, known or not
 
     def add(self, other: ClassifyStats) -> None:
         """Add another batch's counts to these."""
@@ -40,6 +42,8 @@ class ClassifyStats:
         self.paragraphs += other.paragraphs
         self.skipped += other.skipped
         self.unknown += other.unknown
+        self.known_terms += other.known_terms
+        self.terms += other.terms
 
 
 SCORES = ("all", "labels", "none")  # how much of each row's "scores" an answer keeps
@@ -276,6 +280,8 @@ def batch_rows(
     )
     counts.paragraphs = len(texts)
     counts.unknown = sum(1 for text, k in zip(texts, known, strict=True) if text.strip() and not k)
+    counts.known_terms = int(scores.known_terms.sum())
+    counts.terms = int(scores.terms.sum())
     names = model.labels
     proba = np.round(scores.proba, 6).tolist()
     terms = scores.known_terms.tolist()

@@ -20,12 +20,13 @@ from topictag.errors import DataError
 from topictag.evaluate.metrics import compute_metrics, indicator_matrix, summarize_folds
 from topictag.evaluate.predictions import intervals_of, metrics_of, predict_records
 from topictag.model.bundle import ModelData
-from topictag.model.decision import MULTI_LABEL, SINGLE_LABEL
+from topictag.model.decision import MULTI_LABEL, SINGLE_LABEL, calibrated_probabilities
 from topictag.model.inference import Model
 from topictag.progress import Progress, report
 from topictag.train.recipe import TrainConfig
 
 log = logging.getLogger("topictag")
+DRIFT_HELD_OUT = 100  # test rows enough to be the drift reference (else the training rows)
 
 
 @dataclass
@@ -178,6 +179,7 @@ def train_model(
     if tuning is not None:
         manifest["tuning"] = tuning
     data = data_from_pipeline(pipeline, model_labels, config, manifest)
+    manifest["drift"] = drift_reference(data, pipeline, train, test)
     test_metrics = intervals = None
     if test:
         served = Model(data)
@@ -187,6 +189,41 @@ def train_model(
     log.info("done in %.1f s", time.perf_counter() - started)
     return TrainResult(
         data=data, config=config, pipeline=pipeline, test_metrics=test_metrics, cv=cv_summary
+    )
+
+
+def drift_reference(
+    data: ModelData, pipeline: Any, train: Sequence[Record], test: Sequence[Record]
+) -> dict[str, Any]:
+    """Return the training-time statistics that ``topictag drift`` compares new text with.
+
+    With at least :data:`DRIFT_HELD_OUT` test rows, they are the final model's view of those
+    held-out rows: unseen in-domain text. Otherwise the training rows: confidence and label
+    rates from the out-of-fold probabilities that calibrated the model, and an n-gram counts
+    as known only when another training article has it too (see :mod:`topictag.model.drift`).
+    """
+    from topictag.model.drift import reference_statistics
+
+    counts = Counter(label for r in train for label in r.labels or ())
+    rates = {label: counts[label] / max(len(train), 1) for label in data.labels}
+    served = Model(data)
+    if len(test) >= DRIFT_HELD_OUT:
+        return reference_statistics(
+            served, [r.text for r in test], training_rates=rates, source="held-out test rows"
+        )
+    oof = getattr(pipeline.named_steps["classifier"], "oof_scores_", None)
+    proba = (
+        None
+        if oof is None
+        else calibrated_probabilities(oof, data.calibration, single_label=data.mode == SINGLE_LABEL)
+    )
+    return reference_statistics(
+        served,
+        [r.text for r in train],
+        groups=group_keys(train),
+        proba=proba,
+        training_rates=rates,
+        source="training rows, out of fold",
     )
 
 
