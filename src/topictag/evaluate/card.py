@@ -43,6 +43,16 @@ def model_card(data: ModelData, name: str) -> str:
         f"| `{label}` | {training['label_counts'][label]} | {threshold:.3f} |"
         for label, threshold in zip(data.labels, data.thresholds, strict=True)
     ]
+    if data.abstain is not None:
+        lines += [
+            "",
+            "**No-topic head.** One more linear model, trained on the same features to tell "
+            "paragraphs with no topic (page furniture, captions, sport, culture) from the rest. "
+            f"A paragraph whose no-topic probability reaches {data.abstain.threshold:.3f} gets no "
+            "label, whatever its label probabilities (the threshold maximizes micro F1 on "
+            "out-of-fold scores). In articles, such paragraphs do not vote for the article's "
+            "labels.",
+        ]
     lines += [
         "",
         "## Training data",
