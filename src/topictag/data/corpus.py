@@ -115,7 +115,7 @@ def iter_line_results(
     name = str(source)
     if stream is None:
         if name == STDIN:
-            stream = sys.stdin.buffer
+            stream = open_stdin()
         else:
             try:
                 stream = open(name, "rb")  # noqa: SIM115 - closed below
@@ -125,6 +125,20 @@ def iter_line_results(
                 yield from _decode_lines(name, stream, max_line_bytes, progress)
             return
     yield from _decode_lines(name, stream, max_line_bytes, progress)
+
+
+def open_stdin(buffering: int = -1) -> IO[bytes]:
+    """Return standard input as a binary stream of its own (``sys.stdin.buffer`` if it has no
+    descriptor, as under a test runner).
+
+    A thread blocked reading ``sys.stdin.buffer`` holds its lock, and an interpreter that exits
+    meanwhile (an error, Ctrl-C) then aborts with a fatal error; a stream of its own is never
+    touched at exit.
+    """
+    try:
+        return open(sys.stdin.fileno(), "rb", buffering=buffering, closefd=False)
+    except (AttributeError, OSError, ValueError):
+        return sys.stdin.buffer
 
 
 def _decode_lines(
@@ -350,7 +364,7 @@ def read_corpus_hashed(
     for path in paths:
         name, digest = str(path), hashlib.sha256()
         try:
-            raw = sys.stdin.buffer if name == STDIN else open(name, "rb", buffering=0)  # noqa: SIM115
+            raw = open_stdin(0) if name == STDIN else open(name, "rb", buffering=0)  # noqa: SIM115
         except OSError as exc:
             raise DataError(f"cannot read file: {exc.strerror}", source=name) from None
         try:
@@ -359,7 +373,7 @@ def read_corpus_hashed(
                 records.append(parse_record(obj, source=name, line=number))
         finally:
             if raw is not sys.stdin.buffer:
-                raw.close()
+                raw.close()  # for stdin, not its descriptor (closefd=False)
         hashes.append(digest.hexdigest())
     return records, hashes, total.hexdigest()
 
