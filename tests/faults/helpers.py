@@ -23,9 +23,8 @@ def topictag(*args: str | Path) -> list[str]:
 def run(*args: str | Path, **options: Any) -> subprocess.CompletedProcess[str]:
     """Run topictag to the end (with a timeout) and return what it did."""
     options.setdefault("capture_output", True)
-    return subprocess.run(
-        topictag(*args), text=True, env=ENV, timeout=TIMEOUT, check=False, **options
-    )
+    options.setdefault("env", ENV)
+    return subprocess.run(topictag(*args), text=True, timeout=TIMEOUT, check=False, **options)
 
 
 def start(*args: str | Path, **options: Any) -> subprocess.Popen[str]:

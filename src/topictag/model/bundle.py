@@ -232,9 +232,7 @@ def load_bundle(path: str | Path) -> ModelData:
     """
     path = Path(path)
     try:
-        with open_folder(path) as folder:
-            manifest = _read_manifest(path, folder)
-            weights = read_member_file(folder, WEIGHTS, MAX_WEIGHTS_BYTES)
+        manifest, weights = _read_both(path)
     except FileNotFoundError:
         raise ModelError(f"{path / WEIGHTS}: missing (the bundle is incomplete)") from None
     except ArchiveProblem as problem:
@@ -251,6 +249,33 @@ def load_bundle(path: str | Path) -> ModelData:
         raise ModelError(f"{path}/{problem.file}: {problem.problem}") from None
     except ManifestProblem as problem:
         raise ModelError(f"{path / MANIFEST}: {problem}") from None
+
+
+def _read_both(path: Path, attempts: int = 5) -> tuple[dict[str, Any], bytes]:
+    """Read the manifest and the weights through one folder descriptor.
+
+    A retrain swaps a new folder in and removes the old one: a reader that opened the old one
+    may find its files gone, and then reads again from the folder now at ``path``.
+    """
+    for attempt in range(attempts):
+        with open_folder(path) as folder:
+            try:
+                return _read_manifest(path, folder), read_member_file(
+                    folder, WEIGHTS, MAX_WEIGHTS_BYTES
+                )
+            except (FileNotFoundError, ModelError):
+                if attempt + 1 == attempts or not _swapped(path, folder):
+                    raise
+    raise AssertionError("unreachable")
+
+
+def _swapped(path: Path, folder: int) -> bool:
+    """Whether the folder open as ``folder`` is no longer the one at ``path``."""
+    try:
+        mine, now = os.fstat(folder), os.stat(path)
+    except OSError:
+        return True
+    return (mine.st_dev, mine.st_ino) != (now.st_dev, now.st_ino)
 
 
 def read_manifest(path: str | Path) -> dict[str, Any]:

@@ -147,10 +147,6 @@ class Workers(Generic[S]):
         died = None
         if self._executor is not None:
             processes = list((self._executor._processes or {}).values())
-            for process in processes:
-                code = process.exitcode
-                if died is None and code is not None and code < 0:
-                    died = _died(process.pid, -code)
             if stop:  # Ctrl-C, SIGTERM, an error: do not wait for the running tasks
                 for process in processes:
                     process.terminate()
@@ -160,6 +156,10 @@ class Workers(Generic[S]):
                 if process.is_alive():
                     process.kill()
                     process.join(timeout=5)
+            # a broken pool's other workers were ended with SIGTERM: name another signal
+            codes = [(p.pid, p.exitcode) for p in processes if (p.exitcode or 0) < 0]
+            named = [(pid, -code) for pid, code in codes if code != -signal.SIGTERM]
+            died = _died(*named[0]) if named else None
             self._executor = None
         if self._key is not None:
             _STATES.pop(self._key, None)
