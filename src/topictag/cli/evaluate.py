@@ -57,7 +57,7 @@ def evaluate(
     from topictag.evaluate.evaluation import evaluate_model, report_replacement
 
     if output is not None:
-        from topictag.data.files import check_output_folder
+        from topictag.data.folders import check_output_folder
 
         check_output_folder(output, report_replacement(output))
     result = evaluate_model(

@@ -1,14 +1,12 @@
-"""Files and folders written so that a crash leaves the old content or the new, never half.
+"""Files written so that a crash leaves the old content or the new, never half of either.
 
 A regular file is written to a temporary sibling, synced and renamed over its path
-(:func:`atomic_write`); a folder is staged as a sibling and swapped in whole
-(:func:`atomic_folder`: Linux ``renameat2``, so an existing folder is never replaced by
-accident, race included). An output that is a FIFO or a device is written to, not replaced
-(streamed, so not atomic); a symbolic link is written through to its target; an existing file
-keeps its mode and owner. Temporary names carry their owner's pid
-(``.NAME.PID.RANDOM.tmp``), so the next write to the same path removes what a killed run left
-behind and never what a live one is writing. Problems with the output are one-line
-:class:`~topictag.errors.OutputError` messages.
+(:func:`atomic_write`; folders: :mod:`topictag.data.folders`). An output that is a FIFO or a
+device is written to, not replaced (streamed, so not atomic); a symbolic link is written
+through to its target; an existing file keeps its mode and owner. Temporary names carry their
+owner's pid (``.NAME.PID.RANDOM.tmp``), so the next write to the same path removes what a
+killed run left behind and never what a live one is writing. Problems with the output are
+one-line :class:`~topictag.errors.OutputError` messages.
 """
 
 from __future__ import annotations
@@ -19,7 +17,7 @@ import io
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any, BinaryIO
@@ -68,32 +66,6 @@ def hashing_reader(stream: Any, *digests: Any) -> BinaryIO:
     return io.BufferedReader(_Hashing(stream, digests))
 
 
-def describe_existing(path: str | Path) -> str:
-    """Say in a few words what is at ``path``: a file, a FIFO, a folder and its first entries."""
-    try:
-        info = os.lstat(path)
-    except OSError:
-        return "nothing"
-    mode = info.st_mode
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    if stat.S_ISREG(mode):
-        return f"a file ({info.st_size} bytes)"
-    if not stat.S_ISDIR(mode):
-        kinds = [(stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device")]
-        kinds += [(stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")]
-        return next((name for test, name in kinds if test(mode)), "a special file")
-    try:
-        entries = sorted(os.scandir(path), key=lambda e: e.name)
-    except OSError as exc:
-        return f"a folder that cannot be listed ({exc.strerror})"
-    if not entries:
-        return "an empty folder"
-    shown = [repr(e.name)[1:-1] + ("/" if e.is_dir() else "") for e in entries[:4]]
-    more = f", ... ({len(entries)} in all)" if len(entries) > 4 else ""
-    return f"a folder holding {', '.join(shown)}{more}"
-
-
 def check_output_file(path: str | Path) -> None:
     """Check early that a file can be written at ``path``, creating nothing that stays.
 
@@ -103,27 +75,12 @@ def check_output_file(path: str | Path) -> None:
         If ``path`` is a folder, or its folder cannot be written (read-only, no permission).
     """
     shown = Path(path)
-    target = _resolve(shown)
+    target = resolve_link(shown)
     if target.is_dir():
         raise OutputError(f"{shown}: is a folder, expected a file")
     if target.exists() and not target.is_file():
         return  # a FIFO or a device: written to, not replaced
-    _probe(target, shown)
-
-
-def check_output_folder(path: str | Path, may_replace: Callable[[Path], None]) -> None:
-    """Check early that a folder can be created or replaced at ``path`` (see :func:`atomic_folder`).
-
-    Raises
-    ------
-    OutputError
-        If the place cannot be written; whatever ``may_replace`` raises for what is there.
-    """
-    shown = Path(path)
-    target = _resolve(shown)
-    if os.path.lexists(target):
-        may_replace(target)
-    _probe(target, shown)
+    probe_writable(target, shown)
 
 
 @contextmanager
@@ -143,7 +100,7 @@ def atomic_write(path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
         a file size limit).
     """
     shown = Path(path)
-    target = _resolve(shown)
+    target = resolve_link(shown)
     encoding = None if "b" in mode else "utf-8"
     try:
         info: os.stat_result | None = os.stat(target)
@@ -152,11 +109,11 @@ def atomic_write(path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
     if info is not None and stat.S_ISDIR(info.st_mode):
         raise OutputError(f"{shown}: is a folder, expected a file")
     if info is not None and not stat.S_ISREG(info.st_mode):
-        with _output_errors(shown), open(target, mode, encoding=encoding) as stream:
+        with output_errors(shown), open(target, mode, encoding=encoding) as stream:
             yield stream
         return
-    made = _make_parents(target.parent, shown)
-    with _output_errors(shown, made):
+    made = make_parents(target.parent, shown)
+    with output_errors(shown, made):
         remove_stale(target)
         fd, tmp = _create_sibling(target)
         try:
@@ -170,50 +127,6 @@ def atomic_write(path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-
-
-@contextmanager
-def atomic_folder(path: str | Path, may_replace: Callable[[Path], None]) -> Iterator[Path]:
-    """Yield an empty staging folder beside ``path``; swap it in at ``path`` on success.
-
-    Parameters
-    ----------
-    path : path
-        The folder to create, or to replace whole (a symbolic link is followed).
-    may_replace : callable
-        Called with what is at the path before anything is written, and again with what was
-        swapped out (it may have changed meanwhile): raises if that must not be replaced, and
-        the swap is undone.
-
-    On Linux an absent ``path`` is created with ``renameat2(RENAME_NOREPLACE)`` and an existing
-    one exchanged with ``RENAME_EXCHANGE``: readers see the old folder or the new, whole. On an
-    exception nothing new stays at ``path`` or beside it.
-
-    Raises
-    ------
-    OutputError
-        If the disk refuses the write; whatever ``may_replace`` raises.
-    """
-    import shutil
-
-    shown = Path(path)
-    target = _resolve(shown)
-    if os.path.lexists(target):
-        may_replace(target)
-    made = _make_parents(target.parent, shown)
-    staging: Path | None = None
-    try:
-        with _output_errors(shown, made):
-            remove_stale(target)
-            staging = _make_staging(target)
-            yield staging
-            _fsync_dir(staging)
-            _place(staging, target, may_replace)
-    finally:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)  # after an exchange: the old folder
-        if made and not target.exists():
-            _remove_made(made)
 
 
 def write_synced(path: Path, data: bytes) -> None:
@@ -271,7 +184,8 @@ def _alive(pid: int) -> bool:
         return True
 
 
-def _suffix() -> str:
+def temporary_suffix() -> str:
+    """The middle of a temporary name: this process's pid and 12 random hex digits."""
     return f"{os.getpid()}.{os.urandom(6).hex()}"
 
 
@@ -279,7 +193,7 @@ def _create_sibling(path: Path) -> tuple[int, str]:
     """Create a new, empty hidden sibling of ``path``; return its descriptor and name."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     for _ in range(100):
-        tmp = str(path.parent / f".{path.name}.{_suffix()}.tmp")
+        tmp = str(path.parent / f".{path.name}.{temporary_suffix()}.tmp")
         try:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:
@@ -287,24 +201,12 @@ def _create_sibling(path: Path) -> tuple[int, str]:
     raise FileExistsError(f"no free temporary name next to {path}")
 
 
-def _make_staging(path: Path) -> Path:
-    """Create an empty hidden sibling folder of ``path`` (mode ``0o777`` less the umask)."""
-    for _ in range(100):
-        staging = path.parent / f".{path.name}.{_suffix()}.tmp"
-        try:
-            os.mkdir(staging, 0o777)
-            return staging
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"no free temporary name next to {path}")
-
-
-def _resolve(path: Path) -> Path:
+def resolve_link(path: Path) -> Path:
     """Follow a symbolic link at ``path`` (a chain, or one to a place not made yet)."""
     return Path(os.path.realpath(path)) if path.is_symlink() else path
 
 
-def _probe(target: Path, shown: Path) -> None:
+def probe_writable(target: Path, shown: Path) -> None:
     """Create and remove a temporary file where ``target`` will be written."""
     folder = target.parent
     while not folder.exists() and folder != folder.parent:
@@ -319,7 +221,7 @@ def _probe(target: Path, shown: Path) -> None:
     os.unlink(tmp)
 
 
-def _make_parents(folder: Path, shown: Path) -> list[Path]:
+def make_parents(folder: Path, shown: Path) -> list[Path]:
     """Create ``folder`` and its missing parents; return those created, deepest last."""
     missing = []
     while not folder.exists() and folder != folder.parent:
@@ -332,13 +234,14 @@ def _make_parents(folder: Path, shown: Path) -> list[Path]:
         except FileExistsError:
             continue
         except OSError as exc:
-            _remove_made(made)
+            remove_made(made)
             raise OutputError(f"{shown}: cannot create {item} ({exc.strerror})") from None
         made.append(item)
     return made
 
 
-def _remove_made(made: list[Path]) -> None:
+def remove_made(made: list[Path]) -> None:
+    """Remove the folders :func:`make_parents` made, deepest first, while they are empty."""
     for folder in reversed(made):
         try:
             os.rmdir(folder)
@@ -347,19 +250,19 @@ def _remove_made(made: list[Path]) -> None:
 
 
 @contextmanager
-def _output_errors(shown: Path, made: list[Path] | None = None) -> Iterator[None]:
+def output_errors(shown: Path, made: list[Path] | None = None) -> Iterator[None]:
     """Turn the disk's refusals into one-line errors; remove the folders made on failure."""
     try:
         yield
     except OSError as exc:
         if made:
-            _remove_made(made)
+            remove_made(made)
         if exc.errno not in _DISK_ERRORS and not isinstance(exc, IsADirectoryError):
             raise
         raise OutputError(f"{shown}: cannot write ({exc.strerror})") from None
     except BaseException:
         if made:
-            _remove_made(made)
+            remove_made(made)
         raise
 
 
@@ -370,71 +273,8 @@ def _keep_mode_and_owner(fd: int, info: os.stat_result) -> None:
             os.fchown(fd, info.st_uid, info.st_gid)
 
 
-def _place(staging: Path, target: Path, may_replace: Callable[[Path], None]) -> None:
-    """Move ``staging`` to ``target``: created if absent, exchanged if ``may_replace`` allows."""
-    for _ in range(5):
-        created = _rename2(staging, target, _NOREPLACE)
-        if created is None:  # no renameat2: claim the name with mkdir, then rename over it
-            try:
-                os.mkdir(target)
-                os.rename(staging, target)
-                created = True
-            except FileExistsError:
-                created = False
-        if created:
-            _fsync_dir(target.parent)
-            return
-        may_replace(target)
-        exchanged = _rename2(staging, target, _EXCHANGE)
-        if exchanged is None:
-            _replace_without_exchange(staging, target)
-        elif not exchanged:
-            continue  # it vanished meanwhile: try to create it again
-        try:
-            may_replace(staging)  # what was swapped out, in case it changed since the check
-        except BaseException:
-            _rename2(staging, target, _EXCHANGE)
-            raise
-        _fsync_dir(target.parent)
-        return
-    raise OutputError(f"{target}: keeps changing while being written; try again")
-
-
-def _replace_without_exchange(staging: Path, target: Path) -> None:
-    """Where no atomic exchange exists: move the old folder aside first, then the new one in."""
-    aside = target.parent / f".{target.name}.{_suffix()}.tmp"
-    os.rename(target, aside)
-    os.rename(staging, target)
-    os.rename(aside, staging)  # the caller removes what is at ``staging``
-
-
-_NOREPLACE, _EXCHANGE = 1, 2
-
-
-def _rename2(a: Path, b: Path, flag: int) -> bool | None:
-    """Linux ``renameat2(a, b, flag)``: True if done, False if ``b`` exists (or is gone, for an
-    exchange), None where the call does not exist.
-    """
-    import ctypes
-
-    try:  # the C library the interpreter is linked with (glibc 2.28 and later has renameat2)
-        renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
-    except OSError:
-        return None
-    if renameat2 is None:
-        return None
-    at_fdcwd = -100
-    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), flag) == 0:
-        return True
-    code = ctypes.get_errno()
-    if code in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOENT):
-        return False
-    if code in (errno.ENOSYS, errno.EINVAL):  # an old kernel, or a file system without it
-        return None
-    raise OSError(code, os.strerror(code), str(b))
-
-
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Sync a folder, so that a rename in it is on disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

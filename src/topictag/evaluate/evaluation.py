@@ -17,12 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from topictag.data.corpus import MAX_LINE_BYTES, Record, read_corpus_hashed
-from topictag.data.files import (
-    atomic_folder,
-    check_output_folder,
-    describe_existing,
-    write_synced,
-)
+from topictag.data.files import write_synced
+from topictag.data.folders import atomic_folder, check_output_folder, describe_existing
 from topictag.errors import DataError, OutputError
 from topictag.evaluate.metrics import SCHEMA_VERSION
 from topictag.evaluate.predictions import (

@@ -32,12 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from topictag.data.files import (
-    atomic_folder,
-    check_output_folder,
-    describe_existing,
-    write_synced,
-)
+from topictag.data.files import write_synced
+from topictag.data.folders import atomic_folder, check_output_folder, describe_existing
 from topictag.errors import ModelError
 from topictag.model.archive import (
     MAX_MANIFEST_BYTES,
