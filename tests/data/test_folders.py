@@ -28,14 +28,17 @@ def test_a_folder_is_created_whole_or_exchanged_whole(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
 
 
-def test_what_changed_before_the_exchange_is_swapped_back(tmp_path):
+@pytest.mark.parametrize("exchange", [True, False])
+def test_what_changed_before_the_swap_is_put_back(tmp_path, monkeypatch, exchange):
+    if not exchange:
+        monkeypatch.setattr(folders, "_rename2", lambda a, b, flag: None)
     target = tmp_path / "report"
     target.mkdir()
     calls = []
 
     def check(existing):
         calls.append(existing)
-        if len(calls) == 2:  # after this check, before the exchange, someone writes notes
+        if len(calls) == 2:  # after this check, before the swap, someone writes notes
             (target / "notes.txt").write_text("mine")
         _refuse_notes(existing)
 

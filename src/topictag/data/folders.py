@@ -143,8 +143,10 @@ def _place(staging: Path, target: Path, may_replace: Callable[[Path], None]) -> 
         may_replace(target)
         exchanged = _rename2(staging, target, _EXCHANGE)
         if exchanged is None:
-            _replace_without_exchange(staging, target)
-        elif not exchanged:
+            _replace_without_exchange(staging, target, may_replace)
+            fsync_dir(target.parent)
+            return
+        if not exchanged:
             continue  # it vanished meanwhile: try to create it again
         try:
             may_replace(staging)  # what was swapped out, in case it changed since the check
@@ -156,10 +158,17 @@ def _place(staging: Path, target: Path, may_replace: Callable[[Path], None]) -> 
     raise OutputError(f"{target}: keeps changing while being written; try again")
 
 
-def _replace_without_exchange(staging: Path, target: Path) -> None:
+def _replace_without_exchange(
+    staging: Path, target: Path, may_replace: Callable[[Path], None]
+) -> None:
     """Where no atomic exchange exists: move the old folder aside first, then the new one in."""
     aside = target.parent / f".{target.name}.{temporary_suffix()}.tmp"
     os.rename(target, aside)
+    try:
+        may_replace(aside)  # what was moved aside, in case it changed since the check
+    except BaseException:
+        os.rename(aside, target)
+        raise
     os.rename(staging, target)
     os.rename(aside, staging)  # the caller removes what is at ``staging``
 
