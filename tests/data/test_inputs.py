@@ -41,13 +41,26 @@ def test_csv_bad_line_between_rows_is_skipped_and_reading_goes_on(make_file):
     ]
 
 
-def test_csv_row_over_the_limit_ends_the_input(make_file):
+def test_csv_row_over_the_limit_ends_the_input_with_an_error_raised(make_file):
     quoted = '"' + "word\n" * 30 + '"'
     path = make_file("in.csv", f"text\nfirst\n{quoted}\nnever\n")
-    assert _described(read_items(path, max_line_bytes=64)) == [
-        "2=first",
-        "in.csv:3: CSV row longer than 64 bytes (raise --max-line-bytes to accept it)",
-    ]
+    items = read_items(path, max_line_bytes=64)
+    assert _described([next(items)]) == ["2=first"]
+    # raised, not yielded: a caller that skips bad rows must not lose the rest silently
+    with pytest.raises(
+        DataError,
+        match=r"^\S*in\.csv:3: CSV row longer than 64 bytes .*"
+        r"the rest of the input was not read",
+    ):
+        next(items)
+
+
+def test_csv_bad_line_inside_a_quoted_row_ends_the_input_with_an_error_raised(make_file):
+    path = make_file("in.csv", b'id,text\na,first\nb,"two\n\xff\nlines"\nc,never\n')
+    items = read_items(path)
+    assert _described([next(items)]) == ["a=first"]
+    with pytest.raises(DataError, match=r"in\.csv:4: not valid UTF-8 .*row of line 3"):
+        next(items)
 
 
 def test_csv_fields_up_to_the_line_limit_are_accepted(make_file):
@@ -102,14 +115,20 @@ def test_any_bytes_in_any_format_give_items_or_located_errors(
 ):
     path = tmp_path_factory.mktemp("i") / "in.data"
     path.write_bytes(data)
-    for item in read_items(path, input_format=input_format, whole=whole, max_line_bytes=4096):
-        if isinstance(item, DataError):
-            assert_located(item, str(path))
-            continue
-        assert isinstance(item, Item) and isinstance(item.id, str) and isinstance(item.text, str)
-        assert len(item.text.encode("utf-8")) <= 4096 + 1  # strict: no lone surrogate
-        # what classify echoes is standard JSON (no NaN) in UTF-8
-        json.dumps(item.fields, allow_nan=False, ensure_ascii=False).encode("utf-8")
+    items = read_items(path, input_format=input_format, whole=whole, max_line_bytes=4096)
+    try:
+        for item in items:
+            if isinstance(item, DataError):
+                assert_located(item, str(path))
+                continue
+            assert isinstance(item, Item) and isinstance(item.id, str)
+            assert isinstance(item.text, str)
+            assert len(item.text.encode("utf-8")) <= 4096 + 1  # strict: no lone surrogate
+            # what classify echoes is standard JSON (no NaN) in UTF-8
+            json.dumps(item.fields, allow_nan=False, ensure_ascii=False).encode("utf-8")
+    except DataError as error:  # CSV that cannot be read on: raised, located too
+        assert_located(error, str(path))
+        assert "the rest of the input was not read" in str(error)
 
 
 def test_header_errors_stay_one_line_whatever_the_column_names(make_file):

@@ -92,7 +92,12 @@ def classify(
         TableFormat | None, typer.Option("-f", hidden=True, help="Deprecated: use --format.")
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write results to this file (atomically).")
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write results to this file (atomically; a FIFO or device is streamed to).",
+        ),
     ] = None,
     top_k: Annotated[
         int | None,
@@ -134,6 +139,10 @@ def classify(
     if text and input:
         raise typer.BadParameter("give paragraphs as arguments or --input, not both")
     overall, per_label = _parse_thresholds(threshold)
+    if output is not None:
+        from topictag.data.files import check_output_file
+
+        check_output_file(output)
     loaded = load_model(model)
     unknown = [label for label in per_label if label not in loaded.labels]
     if unknown:

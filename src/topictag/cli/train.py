@@ -88,14 +88,17 @@ def train(
     from topictag.train.training import train_model
 
     output = output or models_dir() / DEFAULT_MODEL
-    if output.exists() and not force:
-        raise TopictagError(f"{output}: a model already exists there (use --force to replace it)")
     if (budget is not None or trials is not None) and not tune:
         raise typer.BadParameter("--budget and --trials go with --tune")
     if budget is not None and trials is not None:
         raise typer.BadParameter("give --budget or --trials, not both")
+    from topictag.data.files import check_output_file
+    from topictag.model.bundle import check_bundle_target
     from topictag.train.bridge import check_recipe
 
+    check_bundle_target(output, force=force)  # before fitting, not after
+    if save_recipe is not None:
+        check_output_file(save_recipe)
     if data is None and not DEFAULT_DATA.is_file():
         raise TopictagError(
             f"no --data given and the bundled corpus ({DEFAULT_DATA}) is not here (it ships "

@@ -3,7 +3,8 @@
 Rows are read lazily, so memory stays flat however long the input is: no line, CSV row or
 article longer than ``max_line_bytes`` is held in memory. A row that cannot be read is yielded
 as a :class:`~topictag.errors.DataError` value in its place; the caller decides whether to stop
-or skip it.
+or skip it. Only a problem after which the next row cannot be found (inside a quoted CSV row)
+is raised, so that no good row is ever lost without a word.
 """
 
 from __future__ import annotations
@@ -86,7 +87,9 @@ def read_items(
     Raises
     ------
     DataError
-        If the file cannot be opened (every other problem is yielded in place).
+        If the file cannot be opened, or (CSV) at a problem after which no further row can be
+        told apart, such as a bad line inside a quoted row. Every other problem is yielded in
+        place, and reading goes on with the next row.
     """
     name = str(source)
     lines: Iterator[Line] = iter_line_results(
@@ -114,7 +117,8 @@ def read_items(
 
 
 def _carry(obj: Mapping[str, Any], skip: tuple[str, ...]) -> dict[str, Any]:
-    fields = {k: v for k, v in obj.items() if k not in skip and k not in RESERVED}
+    # "id" is never carried: the output's id is the --id-field value
+    fields = {k: v for k, v in obj.items() if k not in skip and k not in RESERVED and k != "id"}
     if "labels" in obj and "labels" not in skip:
         fields["gold_labels"] = obj["labels"]
     return fields
@@ -222,9 +226,11 @@ def _csv_items(
 ) -> Iterator[Item | DataError]:
     """Read CSV as a stream: one row in memory at a time.
 
-    A bad line between rows is yielded as an error and reading goes on; a bad line inside a
-    quoted multi-line row, a row over the limit, or malformed CSV ends the input (where the
-    next row starts cannot be known).
+    A bad line between rows is yielded as an error and reading goes on (a header that cannot
+    be read is yielded, and ends the input: no row can be read without it). A bad line inside a
+    quoted multi-line row, a row over the limit or malformed CSV is raised instead, even for a
+    caller that skips bad rows: where the next row starts cannot be known, so the rest of the
+    input would otherwise be lost without a word.
     """
     # csv has no per-reader field limit, only a process-wide one (128 KiB by default). Raise it
     # to our own bound (never lower it): _CsvFeed is what keeps a row's memory bounded.
@@ -258,14 +264,15 @@ def _csv_items(
         except StopIteration:
             return
         except _LineFailed as failed:
-            yield failed.error
             if feed.start is not None:  # inside a row: the rest cannot be trusted
-                return
+                raise _ends_input(failed.error, f"the CSV row of line {feed.start}") from None
+            yield failed.error
             reader = csv.DictReader(feed, fieldnames=header)
             continue
         except csv.Error as exc:
-            yield DataError(f"malformed CSV: {exc}", source=name, line=feed.row_done())
-            return
+            raise _ends_input(
+                DataError(f"malformed CSV: {exc}", source=name, line=feed.row_done()), "it"
+            ) from None
         number = feed.row_done()
         if None in row:
             yield DataError("row has more fields than the header", source=name, line=number)
@@ -274,6 +281,16 @@ def _csv_items(
             yield item_from(row, number, name, text_field, id_field)
         except DataError as error:
             yield error
+
+
+def _ends_input(error: DataError, where: str) -> DataError:
+    """The error that ends a CSV input: says that the rows after it were not read."""
+    message = str(error).removeprefix(f"{error.source}:{error.line}: ")
+    return DataError(
+        f"{message}; the rest of the input was not read (where {where} ends cannot be known)",
+        source=error.source,
+        line=error.line,
+    )
 
 
 def item_from(

@@ -77,21 +77,26 @@ def batches(
     left out instead.
     """
     batch: list[Item] = []
-    for item in items:
-        if isinstance(item, DataError):
-            if batch:
+    try:
+        for item in items:
+            if isinstance(item, DataError):
+                if batch:
+                    yield batch
+                    batch = []
+                if not skip_invalid:
+                    raise item
+                stats.skipped += 1
+                if on_skip is not None:
+                    on_skip(item)
+                continue
+            batch.append(item)
+            if len(batch) >= batch_size:
                 yield batch
                 batch = []
-            if not skip_invalid:
-                raise item
-            stats.skipped += 1
-            if on_skip is not None:
-                on_skip(item)
-            continue
-        batch.append(item)
-        if len(batch) >= batch_size:
+    except DataError:  # raised by a reader that cannot go on: the rows before it are answered
+        if batch:
             yield batch
-            batch = []
+        raise
     if batch:
         yield batch
 

@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 
 from topictag._version import __version__
-from topictag.data.corpus import MAX_LINE_BYTES, Record, group_keys, read_corpus
-from topictag.data.files import file_sha256
+from topictag.data.corpus import MAX_LINE_BYTES, Record, group_keys, read_corpus_hashed
 from topictag.errors import DataError
 from topictag.evaluate.metrics import compute_metrics, indicator_matrix, summarize_folds
 from topictag.evaluate.predictions import intervals_of, metrics_of, predict_records
@@ -105,7 +104,7 @@ def train_model(
 
     started = time.perf_counter()
     check_recipe(config, source="recipe", space=search_space)
-    records = read_corpus(paths, max_line_bytes=max_line_bytes)
+    records, hashes, digest = read_corpus_hashed(paths, max_line_bytes=max_line_bytes)
     if labels is not None:
         records = restrict_labels(records, labels)
     train, test = split_rows(records)
@@ -175,7 +174,7 @@ def train_model(
         )
     from topictag.train.bridge import data_from_pipeline
 
-    manifest = _manifest(paths, config, train, test, model_labels, labels)
+    manifest = _manifest(paths, (hashes, digest), config, train, test, model_labels, labels)
     if tuning is not None:
         manifest["tuning"] = tuning
     data = data_from_pipeline(pipeline, model_labels, config, manifest)
@@ -288,6 +287,7 @@ def _fit(
 
 def _manifest(
     paths: Sequence[str | Path],
+    hashes: tuple[list[str], str],  # each file's SHA-256, and all of theirs together
     config: TrainConfig,
     train: Sequence[Record],
     test: Sequence[Record],
@@ -301,8 +301,10 @@ def _manifest(
     return {
         "topictag_version": __version__,
         "training_data": {
-            "files": [{"name": Path(p).name, "sha256": file_sha256([p])} for p in paths],
-            "sha256": file_sha256(paths),
+            "files": [
+                {"name": Path(p).name, "sha256": h} for p, h in zip(paths, hashes[0], strict=True)
+            ],
+            "sha256": hashes[1],
             "train_rows": len(train),
             "test_rows": len(test),
             "label_counts": {label: counts[label] for label in labels},
