@@ -75,6 +75,7 @@ class Workers(Generic[S]):
         self.state = state
         self._key: int | None = None
         self._executor: Any = None
+        self._processes: list[Any] = []  # the workers, as launched
 
     @property
     def parallel(self) -> bool:
@@ -100,6 +101,7 @@ class Workers(Generic[S]):
                 )
                 # With fork, the first task launches every worker: do it now.
                 self._executor.submit(int).result()
+                self._processes = list((self._executor._processes or {}).values())
             except BaseException:
                 self._close(stop=True)
                 raise
@@ -111,8 +113,9 @@ class Workers(Generic[S]):
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        died = self._close(stop=error is not None)
-        if error is not None and _broken(error):
+        broken = error is not None and _broken(error)
+        died = self._close(stop=error is not None, broken=broken)
+        if broken:
             raise WorkerError(
                 died or "a worker process died unexpectedly; the run stopped"
             ) from None
@@ -142,25 +145,38 @@ class Workers(Generic[S]):
         futures = [self.submit(function, item) for item in items]
         return [future.result() for future in futures]
 
-    def _close(self, *, stop: bool = False) -> str | None:
+    def _close(self, *, stop: bool = False, broken: bool = False) -> str | None:
         """Shut the workers down (at once with ``stop``); say how one died, if one did."""
         died = None
         if self._executor is not None:
-            processes = list((self._executor._processes or {}).values())
-            if stop:  # Ctrl-C, SIGTERM, an error: do not wait for the running tasks
+            launched = list((self._executor._processes or {}).values())
+            processes = self._processes + [p for p in launched if p not in self._processes]
+            ours: set[int | None] = set()
+            if stop and not broken:  # Ctrl-C, SIGTERM, an error: do not wait for running tasks
+                # SIGKILL, not SIGTERM: a worker ended while it writes a result holds the result
+                # queue's lock, and a gentler signal lets another worker block on it forever
+                # (the executor's shutdown would then wait for that worker). Killing every
+                # worker leaves no one to wait for. (A broken pool's executor has already sent
+                # SIGTERM to the workers left, and one of them died of its own signal.)
                 for process in processes:
-                    process.terminate()
-            self._executor.shutdown(cancel_futures=stop)
+                    if process.is_alive():
+                        process.kill()
+                        ours.add(process.pid)
+            self._executor.shutdown(wait=not stop, cancel_futures=stop)
             for process in processes:
                 process.join(timeout=5)
                 if process.is_alive():
                     process.kill()
+                    ours.add(process.pid)
                     process.join(timeout=5)
-            # a broken pool's other workers were ended with SIGTERM: name another signal
+            # name the signal of a worker that died of something other than our own stop
             codes = [(p.pid, p.exitcode) for p in processes if (p.exitcode or 0) < 0]
-            named = [(pid, -code) for pid, code in codes if code != -signal.SIGTERM]
+            named = [
+                (pid, -code) for pid, code in codes if pid not in ours and code != -signal.SIGTERM
+            ]
             died = _died(*named[0]) if named else None
             self._executor = None
+            self._processes = []
         if self._key is not None:
             _STATES.pop(self._key, None)
             self._key = None
