@@ -18,10 +18,10 @@ help: ## Show the targets
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,dask]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
-install: $(STAMP) ## Create .venv and install topictag with the locked versions
+install: $(STAMP) ## Create .venv and install topictag (with the dask extra) at the locked versions
 
 train: install ## Retrain models/news-topics on the bundled corpus and print its evaluation
 	$(BIN)/topictag train --force --cv 5
@@ -40,7 +40,7 @@ test: lint ## Lint, then run the whole test suite
 	$(BIN)/python -m pytest
 
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,dask,bench]'
 	@rm -f $(VENV)/.bench-* && touch $@
 
 install-bench: $(BENCH_STAMP) ## Install the benchmark peers too (fastText builds from source, ~2 min)

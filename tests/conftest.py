@@ -95,3 +95,23 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Any:
     save_bundle(result.data, path)
     result.path = path
     return result
+
+
+@pytest.fixture(scope="session")
+def dask_cluster() -> Any:
+    """A real dask.distributed LocalCluster of two worker processes, shared by the session.
+
+    No dashboard (bokeh is not installed; its HTTP server takes a free port); every wait on it
+    is bounded.
+    """
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=":0",
+        silence_logs=50,
+        timeout="30s",
+    ) as cluster:
+        yield cluster

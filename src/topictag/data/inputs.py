@@ -1,24 +1,28 @@
-"""Reading paragraphs to classify: command-line texts, plain text, JSON Lines or CSV.
+"""Reading paragraphs to classify: command-line texts, plain text, JSON Lines, CSV or Parquet.
 
-Rows are read lazily, so memory stays flat however long the input is. A row that cannot be
-read is yielded as a :class:`~topictag.errors.DataError` value in its place; the caller decides
-whether to stop or skip it.
+Rows are read lazily, so memory stays flat however long the input is. Files may be gzipped
+(``.gz``); a path with a scheme (``s3://...``) is opened with fsspec, as Dask does. A row that
+cannot be read is yielded as a :class:`~topictag.errors.DataError` value in its place; the
+caller decides whether to stop or skip it.
 """
 
 from __future__ import annotations
 
 import csv
+import gzip
 import itertools
 import json
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from topictag.data.corpus import STDIN, iter_lines, parse_json_object
 from topictag.errors import DataError
 
 FORMATS = ("auto", "text", "jsonl", "csv")
+FILE_FORMATS = (*FORMATS, "parquet")  # what a file of an archive may be
 RESERVED = ("labels", "scores", "known_terms", "paragraph", "article", "paragraphs", "gold_labels")
 _EXTENSIONS = {
     ".jsonl": "jsonl",
@@ -27,7 +31,9 @@ _EXTENSIONS = {
     ".csv": "csv",
     ".txt": "text",
     ".text": "text",
+    ".parquet": "parquet",
 }
+PARQUET_BATCH = 4096  # Parquet rows decoded at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +58,7 @@ def read_items(
     text_field: str = "text",
     id_field: str = "id",
     whole: bool = False,
+    stream: IO[bytes] | None = None,
 ) -> Iterator[Item | DataError]:
     """Yield the items of a file (or ``"-"`` for stdin), or a DataError for each bad row.
 
@@ -65,9 +72,11 @@ def read_items(
         Field (or CSV column) names of the text and the id.
     whole : bool
         For plain text, the whole input is one item (an article) instead of one per line.
+    stream : binary file, optional
+        Read from this open stream (``source`` still names it, and picks the format).
     """
     name = str(source)
-    lines = iter_lines(source)
+    lines = iter_lines(source, stream)
     if input_format == "auto":
         input_format = _EXTENSIONS.get(Path(name).suffix.lower(), "") if name != STDIN else ""
         if not input_format:
@@ -87,6 +96,81 @@ def read_items(
         yield from _csv_items(lines, name, text_field, id_field)
     else:
         raise ValueError(f"unknown input format {input_format!r}")
+
+
+def file_format(path: str | Path) -> str:
+    """Return the format a file's extension names (after any ``.gz``), or ``"auto"``."""
+    name = str(path).lower().removesuffix(".gz")
+    return _EXTENSIONS.get(Path(name).suffix, "auto")
+
+
+def read_file_items(
+    path: str | Path,
+    *,
+    input_format: str = "auto",
+    text_field: str = "text",
+    id_field: str = "id",
+    whole: bool = False,
+) -> Iterator[Item | DataError]:
+    """Yield the items of one file of an archive: plain or gzipped text, JSON Lines, CSV or Parquet.
+
+    Like :func:`read_items`, with ``.gz`` files decompressed on the fly, ``"parquet"`` (by
+    extension or ``input_format``) read in batches of row groups, and remote paths opened with
+    fsspec.
+    """
+    name = str(path)
+    if input_format == "auto":
+        input_format = file_format(name)
+    try:
+        with open_binary(name) as stream:
+            if input_format == "parquet":
+                yield from _parquet_items(stream, name, text_field, id_field)
+            else:  # "auto" here means an unknown extension: sniffed from the content
+                yield from read_items(
+                    name,
+                    input_format=input_format,
+                    text_field=text_field,
+                    id_field=id_field,
+                    whole=whole,
+                    stream=stream,
+                )
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        yield DataError(f"cannot read file: {getattr(exc, 'strerror', None) or exc}", source=name)
+
+
+@contextmanager
+def open_binary(path: str) -> Iterator[IO[bytes]]:
+    """Open a local or remote file for reading bytes, decompressing ``.gz``."""
+    if "://" in path:
+        import fsspec  # an optional dependency (the dask extra); remote paths need it
+
+        with fsspec.open(path, "rb", compression="infer") as remote:
+            yield remote
+        return
+    with open(path, "rb") as raw:
+        if path.lower().endswith(".gz"):
+            with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
+                yield unzipped  # type: ignore[misc]
+        else:
+            yield raw
+
+
+def _parquet_items(
+    stream: IO[bytes], name: str, text_field: str, id_field: str
+) -> Iterator[Item | DataError]:
+    import pyarrow.parquet as pq  # an optional dependency (the dask extra)
+
+    number = 0
+    try:
+        for batch in pq.ParquetFile(stream).iter_batches(batch_size=PARQUET_BATCH):
+            for row in batch.to_pylist():
+                number += 1
+                try:
+                    yield item_from(row, number, name, text_field, id_field)
+                except DataError as error:
+                    yield error
+    except Exception as exc:  # pyarrow raises its own error types for a malformed file
+        yield DataError(f"cannot read Parquet after row {number}: {exc}", source=name)
 
 
 def _carry(obj: Mapping[str, Any], skip: tuple[str, ...]) -> dict[str, Any]:

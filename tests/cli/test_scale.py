@@ -1,0 +1,38 @@
+"""The scale options of classify and train through typer's CliRunner."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from tests.cli.test_cli import assert_one_line_error
+from tests.conftest import DEFAULT_MODEL
+from tests.serve.test_archive import make_archive, outputs
+from topictag.cli.application import app
+
+runner = CliRunner()
+
+
+def test_classify_engine_dask_writes_one_file_per_input(dask_cluster, tmp_path):
+    make_archive(tmp_path / "in")
+    args = ["classify", "-m", str(DEFAULT_MODEL), "--engine", "dask"]
+    args += ["--scheduler", dask_cluster.scheduler_address, "-i", str(tmp_path / "in")]
+    result = runner.invoke(app, [*args, "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "[4/4]" in result.stderr and "in 4 file(s)" in result.stderr
+    assert sorted(outputs(tmp_path / "out")) == [
+        "2024/05/b.jsonl",
+        "2024/c.jsonl",
+        "2024/notes.jsonl",
+        "a.jsonl",
+    ]
+    again = runner.invoke(app, [*args, "-o", str(tmp_path / "out")])
+    assert_one_line_error(again, r"output folder is not empty \(use --resume")
+    resumed = runner.invoke(app, [*args, "-o", str(tmp_path / "out"), "--resume"])
+    assert resumed.exit_code == 0 and "4 already done" in resumed.stderr
+
+
+def test_classify_engine_dask_needs_an_input_and_an_output_folder(tmp_path):
+    result = runner.invoke(app, ["classify", "--engine", "dask", "-i", str(tmp_path)])
+    assert result.exit_code == 2 and "--output DIR" in result.output
+    result = runner.invoke(app, ["classify", "--resume", "some text"])
+    assert result.exit_code == 2 and "go with a folder output" in result.output
