@@ -36,3 +36,17 @@ def test_classify_engine_dask_needs_an_input_and_an_output_folder(tmp_path):
     assert result.exit_code == 2 and "--output DIR" in result.output
     result = runner.invoke(app, ["classify", "--resume", "some text"])
     assert result.exit_code == 2 and "go with a folder output" in result.output
+
+
+def test_train_engine_dask_writes_the_bundle_with_its_engine(dask_cluster, tiny_corpus, tmp_path):
+    import json
+
+    out = tmp_path / "model"
+    args = ["train", "-d", str(tiny_corpus), "-o", str(out), "--engine", "dask"]
+    result = runner.invoke(app, [*args, "--scheduler", dask_cluster.scheduler_address])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "model.json").read_text())
+    assert manifest["engine"] == {"name": "dask", "workers": 2}
+    args = ["train", "-d", str(tiny_corpus), "-o", str(tmp_path / "m2"), "--scheduler", "tcp://x:1"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "--scheduler goes with --engine dask" in result.output

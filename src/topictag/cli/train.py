@@ -43,8 +43,19 @@ def train(
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Override the recipe's seed.")] = None,
     jobs: Annotated[
-        int, typer.Option("--jobs", "-j", min=1, help="Worker processes for fitting.")
+        int,
+        typer.Option(
+            "--jobs", "-j", min=1, help="Worker processes for fitting (or of the Dask cluster)."
+        ),
     ] = 2,
+    engine: Annotated[
+        str,
+        typer.Option(help="local, or dask: read, featurize, fit and tune as Dask tasks."),
+    ] = "local",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="With --engine dask: an existing scheduler (tcp://HOST:PORT)."),
+    ] = None,
     tune: Annotated[
         bool, typer.Option(help="Search for a better recipe on the train split first.")
     ] = False,
@@ -68,6 +79,7 @@ def train(
     """Train a model on the train split and evaluate it on the test split."""
     from topictag.data.corpus import read_label_file
     from topictag.evaluate.metrics import format_summary
+    from topictag.train.engines import ENGINES, open_engine
     from topictag.train.recipe import load_config, load_search_space
     from topictag.train.saving import save_model
     from topictag.train.training import train_model
@@ -79,20 +91,26 @@ def train(
         raise typer.BadParameter("--budget and --trials go with --tune")
     if budget is not None and trials is not None:
         raise typer.BadParameter("give --budget or --trials, not both")
+    if engine not in ENGINES:
+        raise typer.BadParameter(f"must be one of {', '.join(ENGINES)}", param_hint="--engine")
+    if scheduler is not None and engine != "dask":
+        raise typer.BadParameter("--scheduler goes with --engine dask")
     recipe = load_config(config)
     if seed is not None:
         recipe = recipe.replace(seed=seed)
     keep = read_label_file(labels) if labels else None
-    result = train_model(
-        data or [DEFAULT_DATA],
-        recipe,
-        labels=keep,
-        cv=cv,
-        n_jobs=jobs,
-        tune_budget=(budget or 150.0) if tune and trials is None else None,
-        tune_trials=trials if tune else None,
-        search_space=load_search_space(config) if tune else None,
-    )
+    with open_engine(engine, jobs=jobs, scheduler=scheduler) as runner:
+        result = train_model(
+            data or [DEFAULT_DATA],
+            recipe,
+            labels=keep,
+            cv=cv,
+            n_jobs=jobs,
+            tune_budget=(budget or 150.0) if tune and trials is None else None,
+            tune_trials=trials if tune else None,
+            search_space=load_search_space(config) if tune else None,
+            engine=runner,
+        )
     save_model(result.data, output, force=force)
     log.info("saved %s", output)
     if save_recipe is not None:

@@ -148,23 +148,32 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         n_labels = Y.shape[1]
         chunks = [c for c in np.array_split(np.arange(n_labels), 4 * max(self.n_jobs, 1)) if len(c)]
         tasks = [(k, chunk) for k in range(len(row_sets)) for chunk in chunks]
-        context = fork_context() if self.n_jobs > 1 else None
-        _SHARED["task"] = (self, X, Y, row_sets)
-        try:
-            if context is None:
-                results = [_fit_task(task) for task in tasks]
-            else:
-                from concurrent.futures import ProcessPoolExecutor
-
-                with ProcessPoolExecutor(self.n_jobs, mp_context=context) as pool:
-                    results = list(pool.map(_fit_task, tasks))
-        finally:
-            _SHARED.clear()
+        results = self._run_fits(X, Y, row_sets, tasks)
         fits = []
         for k in range(len(row_sets)):
             parts = [r for (task_set, _), r in zip(tasks, results, strict=True) if task_set == k]
             fits.append((np.vstack([c for c, _ in parts]), np.concatenate([b for _, b in parts])))
         return fits
+
+    def _run_fits(
+        self, X: Any, Y: np.ndarray, row_sets: list[np.ndarray], tasks: list[tuple[int, np.ndarray]]
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Run the (row set, label chunk) fit tasks, in order; the engines hook in here.
+
+        Each task gives ``self._fit_chunk(X[rows], Y[rows, chunk])``. Here: in this process, or
+        in ``n_jobs`` forked workers. ``topictag.train.dask_engine`` overrides it with Dask tasks.
+        """
+        context = fork_context() if self.n_jobs > 1 else None
+        _SHARED["task"] = (self, X, Y, row_sets)
+        try:
+            if context is None:
+                return [_fit_task(task) for task in tasks]
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(self.n_jobs, mp_context=context) as pool:
+                return list(pool.map(_fit_task, tasks))
+        finally:
+            _SHARED.clear()
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Return the raw linear score of every label, shape (n_samples, n_labels)."""

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from topictag._version import __version__
-from topictag.data.corpus import Record, group_keys, read_corpus
+from topictag.data.corpus import Record, group_keys
 from topictag.data.files import file_sha256
 from topictag.errors import DataError
 from topictag.evaluate.evaluation import intervals_of, metrics_of, predict_records
@@ -22,6 +22,7 @@ from topictag.evaluate.metrics import compute_metrics, indicator_matrix, summari
 from topictag.model.bundle import ModelData
 from topictag.model.decision import MULTI_LABEL, SINGLE_LABEL
 from topictag.model.inference import Model
+from topictag.train.engines import Engine, LocalEngine
 from topictag.train.recipe import TrainConfig
 
 log = logging.getLogger("topictag")
@@ -64,6 +65,7 @@ def train_model(
     tune_budget: float | None = None,
     tune_trials: int | None = None,
     search_space: dict[str, dict[str, list[Any]]] | None = None,
+    engine: Engine | None = None,
 ) -> TrainResult:
     """Train on the ``train`` rows of the data, evaluate on its ``test`` rows when present.
 
@@ -84,6 +86,9 @@ def train_model(
         seconds for the whole call, or for this many trials (deterministic).
     search_space : dict, optional
         Values the search may try [default: :data:`topictag.train.tuning.SEARCH_SPACE`].
+    engine : Engine, optional
+        Where reading, featurizing, the fits and the trials run [default:
+        ``LocalEngine(n_jobs)``, this process]; see :mod:`topictag.train.engines`.
 
     Raises
     ------
@@ -92,7 +97,8 @@ def train_model(
         have training examples.
     """
     started = time.perf_counter()
-    records = read_corpus(paths)
+    engine = engine or LocalEngine(n_jobs)
+    records = engine.read(paths)
     if labels is not None:
         records = restrict_labels(records, labels)
     train, test = split_rows(records)
@@ -120,10 +126,8 @@ def train_model(
     )
     tuning = None
     if tune_budget is not None or tune_trials is not None:
-        from topictag.train.tuning import tune
-
         left = None if tune_budget is None else tune_budget - (time.perf_counter() - started)
-        config, trials = tune(
+        config, trials = engine.tune(
             [r.text for r in train],
             indicator_matrix([r.labels or () for r in train], model_labels),
             group_keys(train),
@@ -133,16 +137,13 @@ def train_model(
             budget=left,
             trials=tune_trials,
             space=search_space,
-            n_jobs=n_jobs,
         )
         tuning = {
             "budget_seconds": tune_budget,
             "trials": [t.to_json() for t in trials],
             "best": max((t for t in trials if t.status == "done"), key=lambda t: t.score).number,
         }
-    pipeline = _fit(
-        train, model_labels, config, mode=mode, at_least_one=at_least_one, n_jobs=n_jobs
-    )
+    pipeline = engine.fit(train, model_labels, config, mode=mode, at_least_one=at_least_one)
     log.info("fitted in %.1f s", time.perf_counter() - started)
 
     cv_summary = None
@@ -154,11 +155,13 @@ def train_model(
             folds=cv,
             mode=mode,
             at_least_one=at_least_one,
-            n_jobs=n_jobs,
+            engine=engine,
         )
     from topictag.train.bridge import data_from_pipeline
 
     manifest = _manifest(paths, config, train, test, model_labels, labels)
+    if engine.describe() is not None:
+        manifest["engine"] = engine.describe()
     if tuning is not None:
         manifest["tuning"] = tuning
     data = data_from_pipeline(pipeline, model_labels, config, manifest)
@@ -183,11 +186,14 @@ def cross_validate(
     mode: str,
     at_least_one: bool,
     n_jobs: int = 1,
+    engine: Engine | None = None,
 ) -> dict[str, Any]:
     """Return grouped K-fold cross-validation scores of the whole recipe on ``train``.
 
-    Each fold trains the full pipeline (features, calibration, thresholds) on the other folds.
+    Each fold trains the full pipeline (features, calibration, thresholds) on the other folds,
+    with ``engine`` [default: ``LocalEngine(n_jobs)``].
     """
+    engine = engine or LocalEngine(n_jobs)
     from sklearn.model_selection import GroupKFold
 
     groups = np.asarray(group_keys(train))
@@ -199,31 +205,11 @@ def cross_validate(
         log.info("cross-validation fold %d/%d", k, folds)
         fold_train = [train[i] for i in fit_rows]
         fold_test = [train[i] for i in held_rows]
-        pipeline = _fit(
-            fold_train, labels, config, mode=mode, at_least_one=at_least_one, n_jobs=n_jobs
-        )
+        pipeline = engine.fit(fold_train, labels, config, mode=mode, at_least_one=at_least_one)
         predicted = pipeline.predict([r.text for r in fold_test])
         gold = [r.labels or () for r in fold_test]
         results.append(compute_metrics(gold, predicted, labels, mode=mode))
     return summarize_folds(results)
-
-
-def _fit(
-    train: Sequence[Record],
-    labels: Sequence[str],
-    config: TrainConfig,
-    *,
-    mode: str,
-    at_least_one: bool,
-    n_jobs: int,
-) -> Any:
-    from topictag.train.bridge import build_pipeline
-
-    pipeline = build_pipeline(config, mode=mode, at_least_one=at_least_one, n_jobs=n_jobs)
-    Y = indicator_matrix([r.labels or () for r in train], labels)
-    groups = group_keys(train)
-    pipeline.fit([r.text for r in train], Y, classifier__groups=groups)
-    return pipeline
 
 
 def _manifest(
