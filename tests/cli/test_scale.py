@@ -50,3 +50,17 @@ def test_train_engine_dask_writes_the_bundle_with_its_engine(dask_cluster, tiny_
     args = ["train", "-d", str(tiny_corpus), "-o", str(tmp_path / "m2"), "--scheduler", "tcp://x:1"]
     result = runner.invoke(app, args)
     assert result.exit_code == 2 and "--scheduler goes with --engine dask" in result.output
+
+
+def test_train_streaming_writes_a_bundle_that_says_so(tiny_corpus, tmp_path):
+    out = tmp_path / "streamed"
+    args = ["train", "-d", str(tiny_corpus), "-o", str(out), "--streaming", "--passes", "2"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "**streaming** (out of core)" in (out / "MODEL_CARD.md").read_text()
+    classified = runner.invoke(
+        app, ["classify", "-m", str(out), "-f", "jsonl", "Troops shelled it."]
+    )
+    assert classified.exit_code == 0 and '"labels"' in classified.stdout
+    refused = runner.invoke(app, [*args[:-2], "--tune", "-o", str(tmp_path / "x")])
+    assert refused.exit_code == 2 and "--tune and --cv do not stream" in refused.output

@@ -8,8 +8,9 @@ import pytest
 from tests.conftest import tiny_rows, write_jsonl
 from topictag.errors import DataError
 from topictag.model.bundle import WEIGHTS, save_bundle
-from topictag.train.dask_engine import DaskEngine, plan_blocks, planned_trials
+from topictag.train.dask_engine import DaskEngine, planned_trials
 from topictag.train.recipe import FeatureConfig, TrainConfig
+from topictag.train.stream_reading import plan_blocks
 from topictag.train.training import train_model
 from topictag.train.tuning import SEARCH_SPACE, tune
 

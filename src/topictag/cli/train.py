@@ -69,6 +69,13 @@ def train(
         int | None,
         typer.Option(min=1, help="With --tune: number of trials, reproducible for a seed."),
     ] = None,
+    streaming: Annotated[
+        bool,
+        typer.Option(help="Train out of core in passes over the files (data larger than memory)."),
+    ] = False,
+    passes: Annotated[
+        int, typer.Option(min=1, help="With --streaming: fit passes over the data.")
+    ] = 5,
     save_recipe: Annotated[
         Path | None, typer.Option(help="Write the recipe that was trained (e.g. the winner) here.")
     ] = None,
@@ -95,22 +102,36 @@ def train(
         raise typer.BadParameter(f"must be one of {', '.join(ENGINES)}", param_hint="--engine")
     if scheduler is not None and engine != "dask":
         raise typer.BadParameter("--scheduler goes with --engine dask")
+    if streaming and (tune or cv):
+        raise typer.BadParameter("--tune and --cv do not stream: tune or cross-validate in memory")
     recipe = load_config(config)
     if seed is not None:
         recipe = recipe.replace(seed=seed)
     keep = read_label_file(labels) if labels else None
     with open_engine(engine, jobs=jobs, scheduler=scheduler) as runner:
-        result = train_model(
-            data or [DEFAULT_DATA],
-            recipe,
-            labels=keep,
-            cv=cv,
-            n_jobs=jobs,
-            tune_budget=(budget or 150.0) if tune and trials is None else None,
-            tune_trials=trials if tune else None,
-            search_space=load_search_space(config) if tune else None,
-            engine=runner,
-        )
+        if streaming:
+            from topictag.train.streaming import StreamingOptions
+            from topictag.train.streaming_run import train_streaming
+
+            result = train_streaming(
+                data or [DEFAULT_DATA],
+                recipe,
+                labels=keep,
+                options=StreamingOptions(passes=passes),
+                client=getattr(runner, "client", None),
+            )
+        else:
+            result = train_model(
+                data or [DEFAULT_DATA],
+                recipe,
+                labels=keep,
+                cv=cv,
+                n_jobs=jobs,
+                tune_budget=(budget or 150.0) if tune and trials is None else None,
+                tune_trials=trials if tune else None,
+                search_space=load_search_space(config) if tune else None,
+                engine=runner,
+            )
     save_model(result.data, output, force=force)
     log.info("saved %s", output)
     if save_recipe is not None:

@@ -37,8 +37,9 @@ from topictag.errors import DataError
 from topictag.evaluate.metrics import indicator_matrix
 from topictag.train.bridge import build_pipeline
 from topictag.train.estimator import TopicClassifier
-from topictag.train.features import build_vectorizer, fitted_vectorizers
+from topictag.train.features import build_vectorizer, fit_vocabulary, fitted_vectorizers
 from topictag.train.recipe import TrainConfig
+from topictag.train.stream_reading import plan_blocks
 
 BLOCK_BYTES = 8 << 20  # a reading task's share of a corpus file
 
@@ -99,7 +100,7 @@ class DaskEngine:
         fitted = []
         for k, vectorizer in enumerate(vectorizers):
             part = merged[k * len(segments) : (k + 1) * len(segments)]
-            fitted.append(_fit_vocabulary(vectorizer, part, len(train)))
+            fitted.append(fit_vocabulary(vectorizer, part, len(train)))
         features = (
             fitted[0] if len(fitted) == 1 else FeatureUnion([(v.analyzer, v) for v in fitted])
         )
@@ -191,31 +192,6 @@ class DaskTopicClassifier(TopicClassifier):
         return list(self.client.gather(futures))
 
 
-def plan_blocks(path: str | Path, block_bytes: int) -> list[tuple[int, int, int]]:
-    """Cut a file into blocks of about ``block_bytes`` at line ends: (start, end, first line).
-
-    Raises
-    ------
-    DataError
-        If the file cannot be read.
-    """
-    blocks = []
-    try:
-        with open(path, "rb") as handle:
-            start, line = 0, 1
-            while True:
-                data = handle.read(block_bytes)
-                if not data:
-                    break
-                data += handle.readline()  # up to the end of the line the block cuts into
-                blocks.append((start, start + len(data), line))
-                start += len(data)
-                line += data.count(b"\n")
-    except OSError as exc:
-        raise DataError(f"cannot read file: {exc.strerror}", source=str(path)) from None
-    return blocks or [(0, 0, 1)]
-
-
 def planned_trials(
     base: TrainConfig, space: dict[str, dict[str, list[Any]]], trials: int
 ) -> list[TrainConfig]:
@@ -277,36 +253,6 @@ def _count_terms(block: list[Record], rows: list[int], vectorizer: Any) -> tuple
         tf.update(terms)
         df.update(set(terms))
     return df, tf
-
-
-def _fit_vocabulary(vectorizer: Any, counts: list[tuple[Counter, Counter]], n_docs: int) -> Any:
-    """Set a ``TfidfVectorizer``'s vocabulary and idf from merged counts, as ``fit`` would."""
-    df_total: Counter[str] = Counter()
-    tf_total: Counter[str] = Counter()
-    for df, tf in counts:
-        df_total.update(df)
-        tf_total.update(tf)
-    terms = sorted(df_total)
-    dfs = np.array([df_total[t] for t in terms], dtype=np.int64)
-    high = vectorizer.max_df if isinstance(vectorizer.max_df, int) else vectorizer.max_df * n_docs
-    low = vectorizer.min_df if isinstance(vectorizer.min_df, int) else vectorizer.min_df * n_docs
-    if high < low:
-        raise ValueError("max_df corresponds to < documents than min_df")
-    mask = (dfs <= high) & (dfs >= low)
-    limit = vectorizer.max_features
-    if limit is not None and mask.sum() > limit:
-        tfs = np.array([tf_total[t] for t in terms], dtype=np.float64)
-        order = (-tfs[mask]).argsort()[:limit]  # scikit-learn's own tie-break
-        chosen = np.zeros(len(dfs), dtype=bool)
-        chosen[np.where(mask)[0][order]] = True
-        mask = chosen
-    kept = [t for t, keep in zip(terms, mask, strict=True) if keep]
-    if not kept:
-        raise ValueError("After pruning, no terms remain. Try a lower min_df or a higher max_df.")
-    smoothed = dfs[mask].astype(np.float64) + 1.0  # as TfidfTransformer(smooth_idf=True)
-    vectorizer.set_params(vocabulary={t: i for i, t in enumerate(kept)})
-    vectorizer.idf_ = np.log((n_docs + 1) / smoothed) + 1.0  # also sets vocabulary_
-    return vectorizer
 
 
 def _transform(block: list[Record], rows: list[int], features: Any) -> Any:

@@ -159,7 +159,15 @@ def train_model(
         )
     from topictag.train.bridge import data_from_pipeline
 
-    manifest = _manifest(paths, config, train, test, model_labels, labels)
+    counts = Counter(label for r in train for label in r.labels or ())
+    manifest = training_manifest(
+        paths,
+        config,
+        train_rows=len(train),
+        test_rows=len(test),
+        label_counts={label: counts[label] for label in model_labels},
+        restricted=labels is not None,
+    )
     if engine.describe() is not None:
         manifest["engine"] = engine.describe()
     if tuning is not None:
@@ -212,27 +220,28 @@ def cross_validate(
     return summarize_folds(results)
 
 
-def _manifest(
+def training_manifest(
     paths: Sequence[str | Path],
     config: TrainConfig,
-    train: Sequence[Record],
-    test: Sequence[Record],
-    labels: Sequence[str],
-    restricted_to: Sequence[str] | None,
+    *,
+    train_rows: int,
+    test_rows: int,
+    label_counts: dict[str, int],
+    restricted: bool,
 ) -> dict[str, Any]:
+    """Return the manifest's provenance: data hashes and counts, the recipe, the versions."""
     import scipy
     import sklearn
 
-    counts = Counter(label for r in train for label in r.labels or ())
     return {
         "topictag_version": __version__,
         "training_data": {
             "files": [{"name": Path(p).name, "sha256": file_sha256([p])} for p in paths],
             "sha256": file_sha256(paths),
-            "train_rows": len(train),
-            "test_rows": len(test),
-            "label_counts": {label: counts[label] for label in labels},
-            "labels_restricted": restricted_to is not None,
+            "train_rows": train_rows,
+            "test_rows": test_rows,
+            "label_counts": label_counts,
+            "labels_restricted": restricted,
         },
         "config": config.to_dict(),
         "versions": {
