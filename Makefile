@@ -8,8 +8,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
 CORPUS ?=
 QUICK ?=
+FULL ?=
 
-.PHONY: help install install-bench train test lint format bench bench-serve report clean
+.PHONY: help install install-bench train test lint format bench bench-serve bench-scale report clean
 BENCH_STAMP := $(VENV)/.bench-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
 
 help: ## Show the targets
@@ -50,6 +51,9 @@ bench: install-bench ## Accuracy and training time vs fastText on ../shared/data
 
 bench-serve: install-bench ## Cold start, throughput, memory and pruning vs fastText (QUICK=1)
 	$(BIN)/python -m benchmarks.bench_serve $(if $(QUICK),--quick)
+
+bench-scale: install ## Streaming training at 200k/1M paragraphs, Dask classify on 1 and 2 workers (FULL=1: 5M)
+	$(BIN)/python -m benchmarks.bench_scale $(if $(FULL),--full)
 
 report: install ## Write the example evaluation report of the default model to docs/example-report
 	$(BIN)/topictag evaluate news-topics --data datasets/news-paragraphs/paragraphs.jsonl --output docs/example-report

@@ -64,3 +64,72 @@ def test_train_streaming_writes_a_bundle_that_says_so(tiny_corpus, tmp_path):
     assert classified.exit_code == 0 and '"labels"' in classified.stdout
     refused = runner.invoke(app, [*args[:-2], "--tune", "-o", str(tmp_path / "x")])
     assert refused.exit_code == 2 and "--tune and --cv do not stream" in refused.output
+
+
+def test_a_killed_cli_leaves_no_worker_behind(tmp_path):
+    """The local cluster's worker processes end with a CLI killed by SIGKILL."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    make_archive(tmp_path / "in")
+    fifo = tmp_path / "in" / "pipe.jsonl"
+    os.mkfifo(fifo)
+    ours = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)  # the worker that opens it waits in read
+    command = [sys.executable, "-m", "topictag", "classify", "-m", str(DEFAULT_MODEL)]
+    command += ["--engine", "dask", "--jobs", "2", "-i", str(tmp_path / "in")]
+    cli = subprocess.Popen([*command, "-o", str(tmp_path / "out")], stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        workers: list[int] = []
+        while time.monotonic() < deadline and not workers:
+            children = _children(cli.pid)
+            for pid in map(int, children):
+                try:
+                    links = [
+                        os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")
+                    ]
+                except OSError:
+                    continue
+                if str(fifo) in links:
+                    workers = [int(p) for p in children]
+            time.sleep(0.1)
+        assert workers, "no worker opened the pipe in time"
+        os.kill(cli.pid, signal.SIGKILL)
+        cli.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        alive = workers
+        while alive and time.monotonic() < deadline:
+            time.sleep(0.1)
+            alive = [pid for pid in workers if Path(f"/proc/{pid}").exists() and _running(pid)]
+        assert not alive, f"processes outlived the CLI: {alive}"
+    finally:
+        os.close(ours)
+        if cli.poll() is None:
+            cli.kill()
+
+
+def _running(pid: int) -> bool:
+    from pathlib import Path
+
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _children(pid: int) -> list[str]:
+    """Every thread's children: the nannies start the workers from the cluster's own thread."""
+    from pathlib import Path
+
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found += (task / "children").read_text().split()
+        except OSError:  # a thread that just ended
+            continue
+    return found

@@ -52,9 +52,11 @@ def test_the_streamed_bundle_serves_as_any_other(corpus, tmp_path):
     engine = model.manifest["engine"]
     assert engine["name"] == "streaming" and engine["mapped_from"] == "linear-svc"
     assert engine["classifier"].startswith("SGDClassifier(loss='squared_hinge'")
-    assert engine["alpha"] == pytest.approx(1.0 / (1.0 * 45))  # C * rows fitted
-    assert engine["passes"] == 3 and engine["folds"] == 3
-    assert engine["calibration_rows"] == 45  # fewer rows than max_calibration: all of them
+    assert engine["alpha"] == pytest.approx(1.0 / 15)  # C * distinct paragraphs: repeats once
+    assert engine["passes"] == 3
+    held = engine["held_out"]
+    assert held["calibration_rows"] == held["rows"] > 0  # fewer than max_calibration: all
+    assert held["rows"] % 3 == 0  # a paragraph's three copies are held out together
     assert (
         result.test_metrics is not None and result.data.manifest["training_data"]["test_rows"] == 3
     )
@@ -78,7 +80,7 @@ def test_logistic_and_balanced_recipes_stream(corpus):
     assert "log_loss" in data.manifest["engine"]["classifier"]
 
 
-def test_near_identical_repeats_share_their_fold():
+def test_near_identical_repeats_share_their_place():
     a = place_of("Oil prices ROSE 7%, traders said.", 0)
     assert a == place_of("oil  prices rose 8 % -- traders said", 0)
     assert a != place_of("Oil prices fell, traders said.", 0)

@@ -128,6 +128,8 @@ def classify(
             raise typer.BadParameter("--engine dask and folder inputs read --input, not arguments")
         if input is None or output is None:
             raise typer.BadParameter("a folder or glob of files needs --input and --output DIR")
+        if scheduler is not None and engine != "dask":
+            raise typer.BadParameter("--scheduler goes with --engine dask")
         _classify_archive(
             model,
             input,

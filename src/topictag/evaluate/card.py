@@ -139,6 +139,7 @@ def engine_lines(engine: dict[str, Any] | None) -> list[str]:
         f"in place of {engine['mapped_from']}, alpha {engine['alpha']:.3g} "
         f"(= {engine['alpha_rule']}), {engine['passes']} passes in chunks of "
         f"{engine['chunk_rows']} rows",
-        f"- calibration and thresholds (streaming): out-of-fold scores of "
-        f"{engine['calibration_rows']} rows, {engine['folds']} folds by {engine['folds_by']}",
+        f"- calibration and thresholds (streaming): {engine['held_out']['calibration_rows']} "
+        f"held-out rows ({engine['held_out']['share']:g} of the paragraphs, by "
+        f"{engine['held_out']['chosen_by']}), scored by {engine['held_out']['calibration_model']}",
     ]

@@ -104,7 +104,7 @@ class DaskEngine:
         features = (
             fitted[0] if len(fitted) == 1 else FeatureUnion([(v.analyzer, v) for v in fitted])
         )
-        shared = self.client.scatter(features, broadcast=True)
+        shared = self.client.scatter(features, broadcast=True, hash=False)
         parts = [
             self.client.submit(_transform, self._blocks[b], rows, shared) for b, rows in segments
         ]
@@ -132,7 +132,7 @@ class DaskEngine:
         from topictag.train.tuning import SEARCH_SPACE, score_config, tune
 
         client = self.client
-        data = client.scatter([list(texts), Y, list(groups)], broadcast=True)
+        data = client.scatter([list(texts), Y, list(groups)], broadcast=True, hash=False)
         started: dict[str, Any] = {}
 
         def submit(config: TrainConfig, **kwargs: Any) -> Any:
@@ -183,8 +183,8 @@ class DaskTopicClassifier(TopicClassifier):
         if self.client is None:
             return super()._run_fits(X, Y, row_sets, tasks)
         params = {**self.get_params(), "n_jobs": 1}  # the workers fit in their own process
-        shared = self.client.scatter([X, Y], broadcast=True)
-        rows = self.client.scatter(row_sets, broadcast=True)
+        shared = self.client.scatter([X, Y], broadcast=True, hash=False)
+        rows = self.client.scatter(row_sets, broadcast=True, hash=False)
         futures = [
             self.client.submit(_fit_chunk, params, *shared, rows[k], chunk, pure=False)
             for k, chunk in tasks

@@ -29,8 +29,8 @@ class Plan:
     features: Any
     labels: list[str]
     keep: set[str] | None
-    folds: int
-    sample: float  # rows whose place within their fold is below this are calibrated
+    share: float  # rows whose place is below this are held out from the calibration model
+    sample: float  # of those, the ones below share * sample are scored for calibration
     seed: int
     chunk_rows: int
     cache: str

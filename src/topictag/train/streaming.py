@@ -5,23 +5,25 @@ and each block in chunks of ``chunk_rows`` rows, in these passes:
 
 1. **survey**: label counts, the test split, each term's document frequency and count
    (scikit-learn's analyzer; ``min_df``, ``max_df`` and ``max_features`` are applied to the
-   totals as ``TfidfVectorizer`` would), and each row's place in [0, 1) (below);
-2. **fit**, ``passes`` times: per label, one ``SGDClassifier`` for each of the recipe's
-   ``cv_folds`` folds (fitted on the other folds' rows) and one on all rows learn incrementally
-   with ``partial_fit`` on each chunk, their seeds derived from (seed, label, fold, pass, block,
-   chunk). The first pass writes each featurized chunk to a temporary cache that the later
-   passes read, so the text is analyzed once per pass only in the first;
-3. **calibrate**: a sample of the rows (at most ``max_calibration``) is scored out of fold; per
-   label, a sigmoid and a threshold are fitted on those scores
-   (:func:`topictag.train.estimator.calibrate`), as the in-memory engine does.
+   totals as ``TfidfVectorizer`` would), each row's place in [0, 1) (below), and each chunk's
+   term counts, cached on disk;
+2. **fit**, ``passes`` times: per label, two ``SGDClassifier`` learn incrementally with
+   ``partial_fit`` on each chunk, their seeds derived from (seed, label, model, pass, block,
+   chunk): the *calibration model* on the rows outside the held-out share, the *final model* on
+   every row. The first pass turns the cached counts into tf-idf chunks, also cached, which the
+   later passes read back;
+3. **calibrate**: the held-out rows (at most ``max_calibration``) are scored by the calibration
+   model, which never saw them; per label, a sigmoid and a threshold are fitted on those scores
+   (:func:`topictag.train.estimator.calibrate`) and go with the final model.
 
-A row's fold comes from a hash of its words (letters only, lowercased) and the seed: a group is
-a paragraph and its near-identical repeats (the same letters whatever the case, spacing,
-punctuation or numbers), so a repeat never sits on both sides of a fold and the calibration
-scores stay out-of-sample on corpora that repeat paragraphs, however often. (The in-memory
-engine's folds keep an article's paragraphs together; here paragraphs of one article may fall in
-different folds, which a corpus that repeats wire copy in many articles needs.) The same files
-and seed give the same bytes.
+A row is held out when its place, a hash of its letters (lowercased; spacing, punctuation and
+digits aside) and the seed, is below ``held_out_share``: a group is a paragraph and its
+near-identical repeats, so a repeat is never on both sides and the calibration scores stay
+out-of-sample on corpora that repeat paragraphs, however often. (The in-memory engine's folds
+keep an article's paragraphs together; here paragraphs of one article may fall on both sides,
+which a corpus that repeats wire copy in many articles needs.) For the same reason ``alpha`` is
+``1 / (C * distinct paragraphs)``: repeats add no information, so they do not weaken the
+regularization. The same files and seed give the same bytes.
 
 With a Dask client the passes are tasks: the survey and calibration per block, and each fit
 pass as one task per shard (blocks dealt round-robin to a fixed number of shards). After each
@@ -54,16 +56,17 @@ LOSSES = {"linear-svc": "squared_hinge", "logistic": "log_loss", "sgd": "modifie
 STREAMS_AS = {
     "features": "as is: the survey pass counts the vocabulary and document frequencies",
     "model.classifier": "the incremental counterpart: SGDClassifier with the loss in LOSSES",
-    "model.C": "alpha = 1 / (C * rows fitted)",
+    "model.C": "alpha = 1 / (C * distinct paragraphs fitted)",
     "model.class_weight": "balanced: weights from the survey's label counts",
     "model.max_iter": "not used: the passes over the data take its place",
-    "decision.cv_folds": "as is: folds by a hash of each paragraph's words",
+    "decision.cv_folds": "not used: a held-out share of paragraphs calibrates",
     "decision.min_positives": "as is",
     "decision.default_threshold": "as is",
     "decision.at_least_one": "as is",
     "seed": "as is",
 }
-ETA0 = 0.3  # SGD's constant step: nearer liblinear's optimum than the "optimal" schedule
+ETA0 = 0.3  # SGD's step (constant), or its start (invscaling)
+LEARNING_RATE = "constant"
 _NOT_LETTERS = bytes(b for b in range(128) if not chr(b).isalpha())  # ASCII non-letters
 
 
@@ -73,7 +76,8 @@ class StreamingOptions:
 
     passes: int = 5  # fit passes over the data
     chunk_rows: int = 10_000  # rows featurized and fitted at once: bounds the memory
-    max_calibration: int = 100_000  # out-of-fold scores kept for calibration, at most
+    held_out_share: float = 0.2  # paragraphs (repeats together) the calibration model never sees
+    max_calibration: int = 100_000  # held-out scores kept for calibration, at most
     block_bytes: int = 64 << 20  # a task's share of a plain file
     cache: str | None = None  # folder for the featurized chunks [default: a temporary one]
 
@@ -108,7 +112,7 @@ def check_streamable(config: TrainConfig) -> None:
 
 
 def place_of(text: str, seed: int) -> float:
-    """A paragraph's place in [0, 1) by its letters: its fold is ``int(place * folds)``.
+    """A paragraph's place in [0, 1) by its letters: held out when below the held-out share.
 
     Near-identical paragraphs (the same letters, lowercased: spacing, punctuation and digits
     aside) get the same place.
@@ -118,9 +122,9 @@ def place_of(text: str, seed: int) -> float:
     return int.from_bytes(digest.digest(), "big") / 2.0**64
 
 
-def chunk_seed(seed: int, label: int, fold: int, epoch: int, block: int, chunk: int) -> int:
-    """The seed of one label's model (a fold's, or the final one) on one chunk in one pass."""
-    key = f"{seed}:{label}:{fold}:{epoch}:{block}:{chunk}".encode()
+def chunk_seed(seed: int, label: int, model: int, epoch: int, block: int, chunk: int) -> int:
+    """The seed of one label's model (0: calibration, 1: final) on one chunk in one pass."""
+    key = f"{seed}:{label}:{model}:{epoch}:{block}:{chunk}".encode()
     return int.from_bytes(hashlib.blake2b(key, digest_size=4).digest(), "big")
 
 
@@ -185,41 +189,38 @@ def fit_shard(
     epoch: int,
     plan: Plan,
 ) -> tuple[list[list[SGDClassifier]], int]:
-    """One fit pass over a shard's blocks: ``models[f][j]`` is fold f's (f = folds: the final
-    model's) model of label j. Returns the models and the rows seen."""
+    """One fit pass over a shard's blocks; returns the models and the rows seen.
+
+    ``models[0][j]`` is label j's calibration model, fitted on the rows outside the held-out
+    share; ``models[1][j]`` the final model, fitted on every row.
+    """
     rows = 0
     classes = np.array([0, 1])
     for block, places in items:
         for c, X, Y, part in featurized(block, places, plan):
-            fold = np.minimum((part * plan.folds).astype(np.int64), plan.folds - 1)
-            for f, fold_models in enumerate(models):
-                chosen = np.flatnonzero(fold != f) if f < plan.folds else None
-                Xf = X if chosen is None else X[chosen]
-                Yf = Y if chosen is None else Y[chosen]
-                if not Xf.shape[0]:
+            outside = np.flatnonzero(part >= plan.share)
+            for m, label_models in enumerate(models):
+                Xm, Ym = (X[outside], Y[outside]) if m == 0 else (X, Y)
+                if not Xm.shape[0]:
                     continue
-                for j, model in enumerate(fold_models):
-                    model.random_state = chunk_seed(plan.seed, j, f, epoch, block.index, c)
-                    model.partial_fit(Xf, Yf[:, j], classes=classes)
+                for j, model in enumerate(label_models):
+                    model.random_state = chunk_seed(plan.seed, j, m, epoch, block.index, c)
+                    model.partial_fit(Xm, Ym[:, j], classes=classes)
             rows += X.shape[0]
     return models, rows
 
 
 def score_block(
-    item: tuple[Block, np.ndarray], *, coefs: list[tuple[np.ndarray, np.ndarray]], plan: Plan
+    item: tuple[Block, np.ndarray], *, coef: np.ndarray, intercept: np.ndarray, plan: Plan
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-fold decision scores and the label matrix of a block's calibration sample."""
+    """The calibration model's scores and the label matrix of a block's held-out sample."""
     block, places = item
     scores, gold = [], []
     for _, X, Y, part in featurized(block, places, plan):
-        scaled = part * plan.folds
-        fold = np.minimum(scaled.astype(np.int64), plan.folds - 1)
-        sampled = (scaled - fold) < plan.sample
-        for f, (coef, intercept) in enumerate(coefs):
-            rows = np.flatnonzero(sampled & (fold == f))
-            if len(rows):
-                scores.append(np.asarray(X[rows] @ coef.T) + intercept)
-                gold.append(Y[rows])
+        rows = np.flatnonzero(part < plan.share * plan.sample)
+        if len(rows):
+            scores.append(np.asarray(X[rows] @ coef.T) + intercept)
+            gold.append(Y[rows])
     n = len(plan.labels)
     if not scores:
         return np.zeros((0, n)), np.zeros((0, n), dtype=np.int8)
@@ -235,9 +236,9 @@ def average_models(
     weights = np.array([rows for _, rows in shards], dtype=np.float64)
     total = weights.sum() or 1.0
     averaged = []
-    for f, fold_models in enumerate(shards[0][0]):
+    for f, label_models in enumerate(shards[0][0]):
         merged_fold = []
-        for j, model in enumerate(fold_models):
+        for j, model in enumerate(label_models):
             merged = copy.deepcopy(model)
             for name, value in vars(model).items():
                 if isinstance(value, np.ndarray) and ("coef" in name or "intercept" in name):
@@ -272,7 +273,7 @@ def new_models(
                 loss=LOSSES[model.classifier],
                 alpha=alpha,
                 class_weight=weight,
-                learning_rate="constant",  # tf-idf rows have norm 1: one step size fits all
+                learning_rate=LEARNING_RATE,
                 eta0=ETA0,
                 random_state=config.seed,
             )

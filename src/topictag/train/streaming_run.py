@@ -56,7 +56,9 @@ class _OnDask:
         self.shards = max(len(client.scheduler_info()["workers"]), 1)
 
     def map(self, fn: Callable[..., Any], items: list[Any], **shared: Any) -> list[Any]:
-        sent = {k: self.client.scatter([v], broadcast=True)[0] for k, v in shared.items()}
+        sent = {
+            k: self.client.scatter([v], broadcast=True, hash=False)[0] for k, v in shared.items()
+        }
         futures = [self.client.submit(fn, item, pure=False, **sent) for item in items]
         return list(self.client.gather(futures))
 
@@ -134,9 +136,6 @@ def _train(
         raise DataError(
             f"training data has {len(model_labels)} distinct label(s); a model needs at least two"
         )
-    folds = config.decision.cv_folds
-    if folds < 2 or total.train_rows < folds:
-        raise DataError(f"streaming needs at least {max(folds, 2)} training rows and 2 folds")
     mode = SINGLE_LABEL if total.single_label else MULTI_LABEL
     at_least_one = config.decision.at_least_one
     if at_least_one is None:
@@ -146,20 +145,32 @@ def _train(
         for k, v in enumerate(vectorizers)
     ]
     features = fitted[0] if len(fitted) == 1 else FeatureUnion([(v.analyzer, v) for v in fitted])
-    sample = min(1.0, options.max_calibration / total.train_rows)
-    work = Plan(features, model_labels, keep, folds, sample, config.seed, options.chunk_rows, cache)
+    places = np.concatenate([s.places for s in surveys])
+    share = options.held_out_share
+    held = int(np.count_nonzero(places < share))
+    if not held or held == len(places):
+        raise DataError(
+            f"no paragraph of the {total.train_rows} training rows fell in the held-out share "
+            f"({share:g}) or all did; streaming is for large corpora: train in memory"
+        )
+    distinct = int(np.unique(places).size)  # near-identical repeats counted once
+    distinct_outside = int(np.unique(places[places >= share]).size)
+    sample = min(1.0, options.max_calibration / held)
+    work = Plan(features, model_labels, keep, share, sample, config.seed, options.chunk_rows, cache)
     log.info(
-        "streaming: %d training rows, %d labels, %d features, %d folds + the final model, "
+        "streaming: %d training rows (%d distinct, %d held out), %d labels, %d features, "
         "%d shard(s)",
         total.train_rows,
+        distinct,
+        held,
         len(model_labels),
         sum(len(v.vocabulary_) for v in fitted),
-        folds,
         runner.shards,
     )
-    fold_rows = total.train_rows * (folds - 1) // folds
-    models = [new_models(config, fold_rows, total, model_labels) for _ in range(folds)]
-    models.append(new_models(config, total.train_rows, total, model_labels))
+    models = [
+        new_models(config, distinct_outside, total, model_labels),  # the calibration model
+        new_models(config, distinct, total, model_labels),  # the final model
+    ]
     items = [(b, s.places) for b, s in zip(blocks, surveys, strict=True)]
     shards = [items[s :: runner.shards] for s in range(runner.shards)]
     shards = [shard for shard in shards if shard]
@@ -168,8 +179,8 @@ def _train(
         results = runner.map(fit_shard, shards, models=models, epoch=epoch, plan=work)
         models = average_models(results)
         log.info("streaming: pass %d/%d (%.0f s)", epoch + 1, options.passes, _since(started))
-    coefs = [_coef(fold_models) for fold_models in models]
-    scored = runner.map(score_block, items, coefs=coefs[:folds], plan=work)
+    (held_coef, held_intercept), (coef, intercept) = (_coef(m) for m in models)
+    scored = runner.map(score_block, items, coef=held_coef, intercept=held_intercept, plan=work)
     oof = np.vstack([s for s, _ in scored])
     gold = np.vstack([y for _, y in scored])
     calibration, thresholds = calibrate(
@@ -178,7 +189,6 @@ def _train(
         min_positives=config.decision.min_positives,
         default=config.decision.default_threshold,
     )
-    coef, intercept = coefs[-1]
     classifier = TopicClassifier(mode=mode, at_least_one=at_least_one)
     classifier.coef_, classifier.intercept_ = coef, intercept
     classifier.calibration_, classifier.thresholds_ = calibration, thresholds
@@ -198,14 +208,19 @@ def _train(
         "classifier": f"SGDClassifier(loss={LOSSES[config.model.classifier]!r}, "
         f"learning_rate='constant', eta0={ETA0})",
         "mapped_from": config.model.classifier,
-        "alpha": models[-1][0].alpha,
-        "alpha_rule": "1 / (C * rows fitted)",
+        "alpha": models[1][0].alpha,
+        "alpha_rule": "1 / (C * distinct paragraphs fitted); near-identical repeats count once",
         "passes": options.passes,
         "chunk_rows": options.chunk_rows,
-        "folds": folds,
-        "folds_by": "hash of the paragraph's letters and the seed (repeats share a fold)",
-        "calibration_rows": len(oof),
-        "seeds": "blake2b(seed, label, fold, pass, block, chunk)",
+        "held_out": {
+            "share": share,
+            "rows": held,
+            "calibration_rows": len(oof),
+            "chosen_by": "hash of the paragraph's letters and the seed (repeats together)",
+            "calibration_model": "the same SGD fitted on the other rows; the final model "
+            "is fitted on every row",
+        },
+        "seeds": "blake2b(seed, label, model, pass, block, chunk)",
     }
     from topictag.train.bridge import data_from_pipeline
 
