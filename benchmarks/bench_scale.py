@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -226,10 +227,12 @@ def main() -> None:
     if args.full:
         sizes.append((5_000_000, 1))
     results: dict[str, Any] = {"full": args.full, "cpu": cpu_model(), "shared": SHARED.is_dir()}
+    results["load"] = [os.getloadavg()[0]]
     results["classify"] = dask_classify(folder, 400_000, 3)
     results["reuters"] = reuters(folder)
     results["streaming"] = streaming(folder, sizes)
     results["minutes"] = (time.perf_counter() - started) / 60
+    results["load"].append(os.getloadavg()[0])
     (folder / "results.json").write_text(json.dumps(results, indent=2))
     from benchmarks.scale_report import write_report
 

@@ -30,7 +30,7 @@ class Plan:
     labels: list[str]
     keep: set[str] | None
     share: float  # rows whose place is below this are held out from the calibration model
-    sample: float  # of those, the ones below share * sample are scored for calibration
+    sample: float  # the share of those rows scored for calibration (drawn per chunk)
     seed: int
     chunk_rows: int
     cache: str

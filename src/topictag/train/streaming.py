@@ -65,7 +65,7 @@ STREAMS_AS = {
     "decision.at_least_one": "as is",
     "seed": "as is",
 }
-ETA0 = 0.3  # SGD's step (constant), or its start (invscaling)
+ETA0 = 0.3  # the constant step: tf-idf rows have norm 1 (the "optimal" schedule scored lower)
 LEARNING_RATE = "constant"
 _NOT_LETTERS = bytes(b for b in range(128) if not chr(b).isalpha())  # ASCII non-letters
 
@@ -77,7 +77,7 @@ class StreamingOptions:
     passes: int = 5  # fit passes over the data
     chunk_rows: int = 10_000  # rows featurized and fitted at once: bounds the memory
     held_out_share: float = 0.2  # paragraphs (repeats together) the calibration model never sees
-    max_calibration: int = 100_000  # held-out scores kept for calibration, at most
+    max_calibration: int = 40_000  # held-out rows scored for calibration, at most
     block_bytes: int = 64 << 20  # a task's share of a plain file
     cache: str | None = None  # folder for the featurized chunks [default: a temporary one]
 
@@ -93,6 +93,7 @@ class Survey:
     single_label: bool = True
     all_labeled: bool = True
     places: Any = None  # float64 array: each training row's place in [0, 1), in order
+    distinct: Any = None  # the distinct places (near-identical repeats once), sorted
 
 
 def check_streamable(config: TrainConfig) -> None:
@@ -179,6 +180,7 @@ def survey_block(
             arrays |= {f"indptr_{v}": counts.indptr, f"terms_{v}": blob("\n".join(terms))}
         save_arrays(folder / f"block-{block.index}-{c}.counts.npz", arrays)
     survey.places = np.array(places, dtype=np.float64)
+    survey.distinct = np.unique(survey.places)
     return survey
 
 
@@ -216,8 +218,11 @@ def score_block(
     """The calibration model's scores and the label matrix of a block's held-out sample."""
     block, places = item
     scores, gold = [], []
-    for _, X, Y, part in featurized(block, places, plan):
-        rows = np.flatnonzero(part < plan.share * plan.sample)
+    for c, X, Y, part in featurized(block, places, plan):
+        rows = np.flatnonzero(part < plan.share)
+        if plan.sample < 1.0:  # thin the rows, not the paragraphs: every held-out one counts
+            draw = np.random.default_rng([plan.seed, block.index, c]).random(len(rows))
+            rows = rows[draw < plan.sample]
         if len(rows):
             scores.append(np.asarray(X[rows] @ coef.T) + intercept)
             gold.append(Y[rows])

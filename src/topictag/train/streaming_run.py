@@ -145,16 +145,15 @@ def _train(
         for k, v in enumerate(vectorizers)
     ]
     features = fitted[0] if len(fitted) == 1 else FeatureUnion([(v.analyzer, v) for v in fitted])
-    places = np.concatenate([s.places for s in surveys])
     share = options.held_out_share
-    held = int(np.count_nonzero(places < share))
-    if not held or held == len(places):
+    held = sum(int(np.count_nonzero(s.places < share)) for s in surveys)
+    if not held or held == total.train_rows:
         raise DataError(
             f"no paragraph of the {total.train_rows} training rows fell in the held-out share "
             f"({share:g}) or all did; streaming is for large corpora: train in memory"
         )
-    distinct = int(np.unique(places).size)  # near-identical repeats counted once
-    distinct_outside = int(np.unique(places[places >= share]).size)
+    places = np.unique(np.concatenate([s.distinct for s in surveys]))  # repeats counted once
+    distinct, distinct_outside = len(places), int(np.count_nonzero(places >= share))
     sample = min(1.0, options.max_calibration / held)
     work = Plan(features, model_labels, keep, share, sample, config.seed, options.chunk_rows, cache)
     log.info(
