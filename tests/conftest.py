@@ -152,3 +152,23 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     corpus = write_jsonl(folder / "tiny.jsonl", tiny_rows())
     result = train_model([corpus], TrainConfig())
     return save_model(result.data, folder / "model")
+
+
+@pytest.fixture(scope="session")
+def dask_cluster() -> Any:
+    """A real dask.distributed LocalCluster of two worker processes, shared by the session.
+
+    No dashboard (bokeh is not installed; its HTTP server takes a free port); every wait on it
+    is bounded.
+    """
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=":0",
+        silence_logs=50,
+        timeout="30s",
+    ) as cluster:
+        yield cluster

@@ -85,8 +85,9 @@ def test_csv_is_read_in_constant_memory(make_file):
             tracemalloc.stop()
             items.close()
 
-    # reading ten times as many rows costs no more memory (a list per row would: ~40 bytes each)
-    assert peak(20_000) < peak(2_000) + 100_000
+    # reading ten times as many rows costs no more memory (a list per row would: ~40 bytes each);
+    # the least of two runs each, so that a collection that happens to run late does not count
+    assert min(peak(20_000) for _ in range(2)) < min(peak(2_000) for _ in range(2)) + 100_000
 
 
 @pytest.mark.parametrize(

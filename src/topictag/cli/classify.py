@@ -86,7 +86,11 @@ def classify(
     id_field: Annotated[str, typer.Option(help="JSON field or CSV column with the id.")] = "id",
     format: Annotated[
         TableFormat | None,
-        typer.Option("--format", help="What to print [default: table on a terminal, else jsonl]."),
+        typer.Option(
+            "--format",
+            help="What to print [default: table on a terminal, else jsonl]; jsonl or parquet "
+            "for a folder.",
+        ),
     ] = None,
     old_format: Annotated[
         TableFormat | None, typer.Option("-f", hidden=True, help="Deprecated: use --format.")
@@ -96,7 +100,8 @@ def classify(
         typer.Option(
             "--output",
             "-o",
-            help="Write results to this file (atomically; a FIFO or device is streamed to).",
+            help="Write results to this file (atomically; a FIFO or device is streamed to), or a "
+            "folder for a folder or glob of inputs.",
         ),
     ] = None,
     top_k: Annotated[
@@ -127,12 +132,68 @@ def classify(
     ] = 0,
     quiet: Quiet = False,
     max_line_bytes: MaxLineBytes = MAX_LINE_BYTES,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="local, or dask: a folder or glob of files as Dask tasks (--output DIR)."
+        ),
+    ] = "local",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="With --engine dask: an existing scheduler (tcp://HOST:PORT)."),
+    ] = None,
+    compress: Annotated[
+        str | None, typer.Option(help="gzip: write OUTPUT/NAME.jsonl.gz files (folder output).")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option(help="Folder output: keep the files a previous run finished.")
+    ] = False,
 ) -> None:
-    """Tag paragraphs with topics: from arguments, a file, or stdin."""
+    """Tag paragraphs with topics: from arguments, a file, stdin, or a folder or glob of files.
+
+    A folder or glob (or --engine dask) writes OUTPUT/REL/NAME.jsonl for each input REL/NAME.EXT
+    (JSON Lines, plain or .gz, text, CSV or Parquet).
+    """
     from topictag.data.inputs import items_from_texts, read_items
     from topictag.model.inference import load_model
     from topictag.serve.stream import ClassifyStats, Options, classify_stream, render_jsonl
 
+    if engine not in ("local", "dask"):
+        raise typer.BadParameter("must be local or dask", param_hint="--engine")
+    if engine == "dask" or (input is not None and _is_archive(input)):
+        if text:
+            raise typer.BadParameter("--engine dask and folder inputs read --input, not arguments")
+        if input is None or output is None:
+            raise typer.BadParameter("a folder or glob of files needs --input and --output DIR")
+        if scheduler is not None and engine != "dask":
+            raise typer.BadParameter("--scheduler goes with --engine dask")
+        _classify_archive(
+            model,
+            input,
+            output,
+            engine=engine,
+            scheduler=scheduler,
+            jobs=jobs or 2,
+            resume=resume,
+            thresholds=threshold,
+            top_k=top_k,
+            input_format=input_format.value,
+            text_field=text_field,
+            id_field=id_field,
+            paragraphs=paragraphs,
+            skip_invalid=skip_invalid,
+            batch_size=batch_size,
+            output_format=(format or old_format or TableFormat.jsonl).value,
+            compress=compress,
+        )
+        return
+    if scheduler is not None or resume or compress is not None:
+        raise typer.BadParameter(
+            "--scheduler, --resume and --compress go with a folder output (--engine dask, "
+            "or a folder or glob --input)"
+        )
+    if format == TableFormat.parquet or old_format == TableFormat.parquet:
+        raise typer.BadParameter("parquet is for a folder output", param_hint="--format")
     if old_format is not None:
         log.warning("-f for --format is deprecated (-f will mean --force): use --format")
         format = format or old_format
@@ -218,6 +279,95 @@ def classify(
             stats.paragraphs,
             f", skipped {stats.skipped} invalid line(s)" if stats.skipped else "",
         )
+
+
+def _thresholds_for(loaded: Any, values: list[str] | None) -> float | dict[str, float] | None:
+    """The ``--threshold`` values as the model's labels see them."""
+    overall, per_label = _parse_thresholds(values)
+    unknown = [label for label in per_label if label not in loaded.labels]
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown label {unknown[0]!r} (the model's labels: {', '.join(loaded.labels)})",
+            param_hint="--threshold",
+        )
+    if not per_label:
+        return overall
+    if overall is None:
+        return per_label
+    return {label: per_label.get(label, overall) for label in loaded.labels}
+
+
+def _is_archive(source: str) -> bool:
+    """A folder, a glob or a remote path: many files in, a folder out."""
+    if source == "-" or Path(source).is_file():
+        return False
+    return Path(source).is_dir() or "://" in source or any(c in source for c in "*?[")
+
+
+def _classify_archive(model: str, source: str, output: Path, **settings: Any) -> None:
+    """Classify a folder or glob of files into an output folder; log progress per file."""
+    from topictag.model.inference import load_model
+    from topictag.serve.archive import ArchiveOptions, FileResult, classify_archive
+
+    if settings["input_format"] not in ("auto", "text", "jsonl", "csv", "parquet"):
+        raise typer.BadParameter(
+            "must be auto, text, jsonl, csv or parquet", param_hint="--input-format"
+        )
+    if settings["output_format"] not in ("jsonl", "parquet"):
+        raise typer.BadParameter("must be jsonl or parquet for a folder", param_hint="--format")
+    if settings["compress"] not in (None, "gzip"):
+        raise typer.BadParameter("must be gzip", param_hint="--compress")
+    loaded = load_model(model)
+    options = ArchiveOptions(
+        input_format=settings["input_format"],
+        text_field=settings["text_field"],
+        id_field=settings["id_field"],
+        paragraphs=settings["paragraphs"],
+        skip_invalid=settings["skip_invalid"],
+        batch_size=settings["batch_size"],
+        thresholds=_thresholds_for(loaded, settings["thresholds"]),
+        top_k=settings["top_k"],
+        output_format=settings["output_format"],
+        compress=settings["compress"],
+    )
+
+    def progress(kind: str, value: Any) -> None:
+        if kind == "dashboard":
+            log.info("Dask dashboard: %s", value)
+        elif kind == "file":
+            result, finished, total = value
+            assert isinstance(result, FileResult)
+            log.info(
+                "[%d/%d] %s: %d paragraph(s) in %.1f s",
+                finished,
+                total,
+                result.name,
+                result.stats.paragraphs,
+                result.seconds,
+            )
+            for message in result.skipped:
+                log.warning("skipped %s", message)
+
+    summary = classify_archive(
+        loaded,
+        source,
+        output,
+        options,
+        engine=settings["engine"],
+        jobs=settings["jobs"],
+        scheduler=settings["scheduler"],
+        resume=settings["resume"],
+        on_event=progress,
+    )
+    stats = summary.stats
+    log.info(
+        "classified %d paragraph(s) in %d file(s)%s%s; results in %s",
+        stats.paragraphs,
+        summary.written,
+        f", {summary.resumed} already done" if summary.resumed else "",
+        f", skipped {stats.skipped} invalid line(s)" if stats.skipped else "",
+        output,
+    )
 
 
 @reports_errors

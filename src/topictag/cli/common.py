@@ -50,6 +50,7 @@ class TableFormat(StrEnum):
 
     table = "table"
     jsonl = "jsonl"
+    parquet = "parquet"  # folder outputs only
 
 
 class Split(StrEnum):
@@ -79,6 +80,16 @@ def _terminate(number: int, frame: Any) -> None:
     raise Terminated()
 
 
+def _interruption(error: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C or SIGTERM an exception was raised from, if any (its cause chain)."""
+    seen: BaseException | None = error
+    for _ in range(10):
+        seen = seen.__cause__ or seen.__context__ if seen is not None else None
+        if isinstance(seen, KeyboardInterrupt):
+            return seen
+    return None
+
+
 def reports_errors(func: F) -> F:
     """Turn library errors into one line on stderr and exit code 1.
 
@@ -103,6 +114,13 @@ def reports_errors(func: F) -> F:
             raise typer.Exit(0) from None
         except KeyboardInterrupt as stop:
             terminated = isinstance(stop, Terminated)
+            typer.echo(f"topictag: {'terminated' if terminated else 'interrupted'}", err=True)
+            raise typer.Exit(143 if terminated else 130) from None
+        except Exception as error:  # a signal during an import can come wrapped (__set_name__)
+            cause = _interruption(error)
+            if cause is None:
+                raise
+            terminated = isinstance(cause, Terminated)
             typer.echo(f"topictag: {'terminated' if terminated else 'interrupted'}", err=True)
             raise typer.Exit(143 if terminated else 130) from None
         finally:

@@ -1,20 +1,23 @@
-"""Reading paragraphs to classify: command-line texts, plain text, JSON Lines or CSV.
+"""Reading paragraphs to classify: command-line texts, plain text, JSON Lines, CSV or Parquet.
 
-Rows are read lazily, so memory stays flat however long the input is: no line, CSV row or
-article longer than ``max_line_bytes`` is held in memory. A row that cannot be read is yielded
-as a :class:`~topictag.errors.DataError` value in its place; the caller decides whether to stop
-or skip it. Only a problem after which the next row cannot be found (inside a quoted CSV row)
-is raised, so that no good row is ever lost without a word.
+Rows are read lazily, so memory stays flat however long the input is (files may be
+gzipped, ``.gz``; a path with a scheme, ``s3://...``, is opened with fsspec, as Dask does): no
+line, CSV row or article longer than ``max_line_bytes`` is held in memory. A row that cannot be
+read is yielded as a :class:`~topictag.errors.DataError` value in its place; the caller decides
+whether to stop or skip it. Only a problem after which the next row cannot be found (inside a
+quoted CSV row) is raised, so that no good row is ever lost without a word.
 """
 
 from __future__ import annotations
 
 import csv
+import gzip
 import itertools
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from topictag.data.corpus import (
     MAX_LINE_BYTES,
@@ -28,6 +31,7 @@ from topictag.errors import DataError
 from topictag.progress import Progress
 
 FORMATS = ("auto", "text", "jsonl", "csv")
+FILE_FORMATS = (*FORMATS, "parquet")  # what a file of an archive may be
 RESERVED = ("labels", "scores", "known_terms", "paragraph", "article", "paragraphs", "gold_labels")
 _EXTENSIONS = {
     ".jsonl": "jsonl",
@@ -36,7 +40,9 @@ _EXTENSIONS = {
     ".csv": "csv",
     ".txt": "text",
     ".text": "text",
+    ".parquet": "parquet",
 }
+PARQUET_BATCH = 4096  # Parquet rows decoded at once
 
 
 Line = tuple[int, str | DataError]  # a line number and the line, or why it could not be read
@@ -66,6 +72,7 @@ def read_items(
     whole: bool = False,
     max_line_bytes: int = MAX_LINE_BYTES,
     progress: Progress | None = None,
+    stream: IO[bytes] | None = None,
 ) -> Iterator[Item | DataError]:
     """Yield the items of a file (or ``"-"`` for stdin), or a DataError for each bad row.
 
@@ -83,6 +90,8 @@ def read_items(
         The longest line, CSV row or (with ``whole``) article accepted, in bytes.
     progress : callable, optional
         Receives the bytes read (see :func:`topictag.data.corpus.iter_lines`).
+    stream : binary file, optional
+        Read from this open stream (``source`` still names it, and picks the format).
 
     Raises
     ------
@@ -93,7 +102,7 @@ def read_items(
     """
     name = str(source)
     lines: Iterator[Line] = iter_line_results(
-        source, max_line_bytes=max_line_bytes, progress=progress
+        source, stream, max_line_bytes=max_line_bytes, progress=progress
     )
     if input_format == "auto":
         input_format = _EXTENSIONS.get(Path(name).suffix.lower(), "") if name != STDIN else ""
@@ -114,6 +123,81 @@ def read_items(
         yield from _csv_items(lines, name, text_field, id_field, limit=max_line_bytes)
     else:
         raise ValueError(f"unknown input format {input_format!r}")
+
+
+def file_format(path: str | Path) -> str:
+    """Return the format a file's extension names (after any ``.gz``), or ``"auto"``."""
+    name = str(path).lower().removesuffix(".gz")
+    return _EXTENSIONS.get(Path(name).suffix, "auto")
+
+
+def read_file_items(
+    path: str | Path,
+    *,
+    input_format: str = "auto",
+    text_field: str = "text",
+    id_field: str = "id",
+    whole: bool = False,
+) -> Iterator[Item | DataError]:
+    """Yield the items of one file of an archive: plain or gzipped text, JSON Lines, CSV or Parquet.
+
+    Like :func:`read_items`, with ``.gz`` files decompressed on the fly, ``"parquet"`` (by
+    extension or ``input_format``) read in batches of row groups, and remote paths opened with
+    fsspec.
+    """
+    name = str(path)
+    if input_format == "auto":
+        input_format = file_format(name)
+    try:
+        with open_binary(name) as stream:
+            if input_format == "parquet":
+                yield from _parquet_items(stream, name, text_field, id_field)
+            else:  # "auto" here means an unknown extension: sniffed from the content
+                yield from read_items(
+                    name,
+                    input_format=input_format,
+                    text_field=text_field,
+                    id_field=id_field,
+                    whole=whole,
+                    stream=stream,
+                )
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        yield DataError(f"cannot read file: {getattr(exc, 'strerror', None) or exc}", source=name)
+
+
+@contextmanager
+def open_binary(path: str) -> Iterator[IO[bytes]]:
+    """Open a local or remote file for reading bytes, decompressing ``.gz``."""
+    if "://" in path:
+        import fsspec  # an optional dependency (the dask extra); remote paths need it
+
+        with fsspec.open(path, "rb", compression="infer") as remote:
+            yield remote
+        return
+    with open(path, "rb") as raw:
+        if path.lower().endswith(".gz"):
+            with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
+                yield unzipped  # type: ignore[misc]
+        else:
+            yield raw
+
+
+def _parquet_items(
+    stream: IO[bytes], name: str, text_field: str, id_field: str
+) -> Iterator[Item | DataError]:
+    import pyarrow.parquet as pq  # an optional dependency (the dask extra)
+
+    number = 0
+    try:
+        for batch in pq.ParquetFile(stream).iter_batches(batch_size=PARQUET_BATCH):
+            for row in batch.to_pylist():
+                number += 1
+                try:
+                    yield item_from(row, number, name, text_field, id_field)
+                except DataError as error:
+                    yield error
+    except Exception as exc:  # pyarrow raises its own error types for a malformed file
+        yield DataError(f"cannot read Parquet after row {number}: {exc}", source=name)
 
 
 def _carry(obj: Mapping[str, Any], skip: tuple[str, ...]) -> dict[str, Any]:

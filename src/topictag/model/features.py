@@ -75,7 +75,7 @@ def check_token_pattern(pattern: str) -> None:
     try:  # some patterns parse but do not compile (the TEMPLATE flag, for one)
         re.compile(pattern)
     except (re.error, RecursionError, OverflowError, ValueError) as exc:
-        raise ValueError(f"token pattern does not compile ({exc})") from None
+        raise ValueError(f"token pattern is not a valid regular expression ({exc})") from None
 
 
 def _check_tree(tree: Any, *, inside_unbounded: bool, parser: Any) -> None:

@@ -271,8 +271,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         n_labels = Y.shape[1]
         chunks = [c for c in np.array_split(np.arange(n_labels), 4 * max(self.n_jobs, 1)) if len(c)]
         tasks = [(k, chunk) for k in range(len(row_sets)) for chunk in chunks]
-        with Workers(self.n_jobs, (self, X, Y, row_sets, seed)) as workers:
-            results = workers.map(fit_task, tasks)
+        results = self._run_fits(X, Y, row_sets, tasks, seed)
         fits = []
         for k in range(len(row_sets)):
             parts = [r for (task_set, _), r in zip(tasks, results, strict=True) if task_set == k]
@@ -284,6 +283,22 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
                 )
             )
         return fits
+
+    def _run_fits(
+        self,
+        X: Any,
+        Y: np.ndarray,
+        row_sets: list[np.ndarray],
+        tasks: list[tuple[int, np.ndarray]],
+        seed: int,
+    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Run the (row set, label chunk) fit tasks, in order; the engines hook in here.
+
+        Each task gives ``self._fit_chunk(X[rows], Y[rows, chunk], seed)``: in this process, or
+        in ``n_jobs`` forked workers; ``topictag.train.dask_engine`` makes them Dask tasks.
+        """
+        with Workers(self.n_jobs, (self, X, Y, row_sets, seed)) as workers:
+            return workers.map(fit_task, tasks)
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Return a score per sample and label whose order agrees with the prediction.
