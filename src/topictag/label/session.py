@@ -270,7 +270,7 @@ class LabelSession:
         if self.model is None:
             return _Entry(item)
         scores = self.model.score([item.text])
-        labels = self.model.decide(scores.proba, known=scores.known_terms > 0)[0]
+        labels = self.model.labels_of(scores)[0]
         probs = dict(zip(self.model.labels, scores.proba[0].round(6).tolist(), strict=True))
         return _Entry(item, labels, probs)
 

@@ -158,10 +158,23 @@ class Model:
         >>> model.predict(["Brent crude rose."], threshold={"trade": 0.2})  # doctest: +SKIP
         [['energy', 'trade']]
         """
-        scores = self.score(texts)
+        return self.labels_of(self.score(texts), thresholds=threshold, top_k=top_k)
+
+    def labels_of(
+        self,
+        scores: Scores,
+        *,
+        thresholds: Mapping[str, float] | float | None = None,
+        top_k: int | None = None,
+    ) -> list[list[str]]:
+        """Return the labels of scored paragraphs, as ``predict`` gives them.
+
+        The one place that applies both of a paragraph's vetoes: no known n-gram, and the
+        no-topic head's abstention (see :meth:`decide` for the arguments).
+        """
         return self.decide(
             scores.proba,
-            thresholds=threshold,
+            thresholds=thresholds,
             top_k=top_k,
             known=scores.known_terms > 0,
             abstain=scores.abstain,

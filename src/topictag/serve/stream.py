@@ -276,13 +276,7 @@ def batch_rows(
     """
     counts = ClassifyStats(inputs=len(items))
     known = scores.known_terms > 0
-    labels = model.decide(
-        scores.proba,
-        thresholds=options.thresholds,
-        top_k=options.top_k,
-        known=known,
-        abstain=scores.abstain,
-    )
+    labels = model.labels_of(scores, thresholds=options.thresholds, top_k=options.top_k)
     counts.paragraphs = len(texts)
     counts.unknown = sum(1 for text, k in zip(texts, known, strict=True) if text.strip() and not k)
     counts.known_terms = int(scores.known_terms.sum())
