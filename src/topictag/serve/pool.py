@@ -102,8 +102,8 @@ class Workers(Generic[S]):
                 # With fork, the first task launches every worker: do it now.
                 self._executor.submit(int).result()
                 self._processes = list((self._executor._processes or {}).values())
-            except BaseException:
-                self._close(stop=True)
+            except BaseException as error:  # a worker killed while the pool starts, Ctrl-C...
+                self._stop(error)
                 raise
         return self
 
@@ -113,8 +113,15 @@ class Workers(Generic[S]):
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        broken = error is not None and _broken(error)
-        died = self._close(stop=error is not None, broken=broken)
+        if error is None:
+            self._close()
+        else:
+            self._stop(error)
+
+    def _stop(self, error: BaseException) -> None:
+        """Stop the workers after ``error``; a broken pool becomes one :class:`WorkerError`."""
+        broken = _broken(error)
+        died = self._close(stop=True, broken=broken)
         if broken:
             raise WorkerError(
                 died or "a worker process died unexpectedly; the run stopped"
