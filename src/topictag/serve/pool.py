@@ -99,9 +99,11 @@ class Workers(Generic[S]):
                     initializer=_start_worker,
                     initargs=(os.getpid(), main),
                 )
-                # With fork, the first task launches every worker: do it now.
-                self._executor.submit(int).result()
+                # With fork, the first task launches every worker: do it now, and note them
+                # before waiting, so that one killed while starting can still be named.
+                started = self._executor.submit(int)
                 self._processes = list((self._executor._processes or {}).values())
+                started.result()
             except BaseException as error:  # a worker killed while the pool starts, Ctrl-C...
                 self._stop(error)
                 raise
