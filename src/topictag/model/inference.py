@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +23,7 @@ from topictag.model.decision import (
     decide_labels,
     sigmoid,
 )
-from topictag.model.features import build_analyzer
-
-_MAX_ENTRIES = 1 << 15  # feature entries scored at once: bounds the (entries x labels) buffer
+from topictag.model.features import build_analyzer, term_index
 
 
 @dataclass(frozen=True)
@@ -70,8 +68,8 @@ class Model:
         self._views = []
         offset = 0
         for view, vocab, idf in zip(data.views, data.vocabularies, data.idfs, strict=True):
-            index = {term: i for i, term in enumerate(vocab)}
-            self._views.append((build_analyzer(view), index, idf, offset, view.sublinear_tf))
+            analyze = build_analyzer(view, exact=False)
+            self._views.append((analyze, term_index(view, vocab), idf, offset, view.sublinear_tf))
             offset += len(vocab)
         coef, intercept = np.asarray(data.coef, dtype=np.float64), data.intercept
         if data.abstain is not None:  # the no-topic head is scored as one more column
@@ -242,12 +240,9 @@ class Model:
         known = np.zeros(n, dtype=np.int64)
         parts_rows, parts_cols, parts_vals = [], [], []
         for analyze, index, idf, offset, sublinear in self._views:
-            terms: list[str] = []
-            lengths = np.empty(n, dtype=np.int64)
-            for i, text in enumerate(texts):
-                grams = analyze(text)
-                lengths[i] = len(grams)
-                terms += grams
+            grams = list(map(analyze, texts))
+            lengths = np.fromiter(map(len, grams), dtype=np.int64, count=n)
+            terms = list(chain.from_iterable(grams))
             ids = np.fromiter(map(index.get, terms, repeat(-1)), dtype=np.int64, count=len(terms))
             doc = np.repeat(np.arange(n, dtype=np.int64), lengths)
             hit = ids >= 0
@@ -276,13 +271,21 @@ class Model:
     def _linear_scores(
         self, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n: int
     ) -> np.ndarray:
-        scores = np.tile(self._intercept, (n, 1))
-        for start in range(0, len(rows), _MAX_ENTRIES):
-            part = slice(start, start + _MAX_ENTRIES)
-            r = rows[part]
-            contributions = self._coef[cols[part]] * vals[part, None]
-            starts = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
-            scores[r[starts]] += np.add.reduceat(contributions, starts, axis=0)
+        """Return ``intercept + X @ coef`` for the row-sorted entries of X.
+
+        One small matrix-vector product per paragraph (its tf-idf values times the rows of its
+        terms): nothing larger than one paragraph's rows is gathered, and the multiply-add is
+        BLAS's, about three times faster than gathering every entry's row at once and summing.
+        """
+        scores = np.empty((n, self._coef.shape[1]))
+        bounds = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=n), out=bounds[1:])
+        take, matmul = self._coef.take, np.matmul
+        for i, (start, stop) in enumerate(
+            zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)
+        ):
+            matmul(vals[start:stop], take(cols[start:stop], axis=0), out=scores[i])
+        scores += self._intercept
         return scores
 
 
