@@ -6,25 +6,24 @@ import functools
 import inspect
 import logging
 import os
-import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-import click
 import typer
-from typer.core import TyperCommand
+from typer.core import TyperArgument, TyperCommand
 from typer.models import ArgumentInfo
 
+from topictag.cli.logs import DEFAULT_MODEL as DEFAULT_MODEL  # re-exported: typer-free
+from topictag.cli.logs import StderrHandler as StderrHandler
+from topictag.cli.logs import log as log
+from topictag.cli.logs import silence_stdout as silence_stdout
 from topictag.data.corpus import MAX_LINE_BYTES
 from topictag.errors import TopictagError
 
 DEFAULT_DATA = Path("datasets/news-paragraphs/paragraphs.jsonl")
 DEFAULT_CONFIG = Path("training/default.toml")
-DEFAULT_MODEL = "news-topics"
-
-log = logging.getLogger("topictag")
 MaxLineBytes = Annotated[
     int,
     typer.Option(
@@ -92,22 +91,6 @@ def reports_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-class StderrHandler(logging.StreamHandler):
-    """Log to whatever ``sys.stderr`` is at the time (a progress bar redirects it)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setFormatter(logging.Formatter("topictag: %(message)s"))
-
-    @property
-    def stream(self) -> Any:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value: Any) -> None:
-        pass
-
-
 class Command(TyperCommand):
     """A command whose ``--help`` describes its positional arguments too.
 
@@ -116,22 +99,22 @@ class Command(TyperCommand):
     help is shown (only then: reading the annotations again costs a few milliseconds).
     """
 
-    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+    def format_help(self, ctx: Any, formatter: Any) -> None:
         """Restore the arguments' help, then write the help page."""
         restore_argument_help(self)
         super().format_help(ctx, formatter)
 
-    def format_arguments(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+    def format_arguments(self, ctx: Any, formatter: Any) -> None:
         """List nothing here: typer lists the arguments with the options, under "Arguments"."""
 
 
-def restore_argument_help(command: click.Command) -> None:
+def restore_argument_help(command: Any) -> None:
     """Give each positional argument of a command the help text its annotation declares."""
     if command.callback is None:
         return
     function = inspect.unwrap(command.callback)
     for param in command.params:
-        if not isinstance(param, click.Argument) or getattr(param, "help", None):
+        if not isinstance(param, TyperArgument) or getattr(param, "help", None):
             continue
         hint = function.__annotations__.get(param.name or "")
         if isinstance(hint, str):  # postponed annotations: evaluate this one only
@@ -139,11 +122,6 @@ def restore_argument_help(command: click.Command) -> None:
         for info in getattr(hint, "__metadata__", ()):
             if isinstance(info, ArgumentInfo) and info.help:
                 param.help = info.help
-
-
-def silence_stdout() -> None:
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
 
 
 def models_dir() -> Path:

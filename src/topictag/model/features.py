@@ -148,7 +148,7 @@ def build_analyzer(view: View, *, exact: bool = True) -> Callable[[str], list[st
     else:
 
         def tokenize(text: str) -> list[str]:
-            return findall(text.lower() if lower else text)  # type: ignore[no-any-return]
+            return findall(text.lower() if lower else text)
 
     if hi == 1:
         return tokenize

@@ -1,0 +1,150 @@
+"""``topictag classify`` without typer: the fast path for a plain command line.
+
+Importing typer and building its application costs more than classifying one paragraph (and
+recent typer releases import pydantic to run it), so :func:`main` first tries to read the
+command line itself. It takes only what it can read without doubt: ``classify`` (after an
+optional ``-q``), its options as ``--name value``, ``--name=value``, ``-x value`` or a bare
+flag, positional texts, and ``--``. Anything else (``--help``, another command, an unknown or
+abbreviated option, a value that typer would refuse or convert otherwise, a usage error found
+later) returns None, and the caller hands the whole command line to typer, which answers as
+always. Both paths run :func:`topictag.cli.classifying.run_classify`; a test holds this
+option table to the typer command's.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from topictag.cli.classifying import (
+    INPUT_FORMATS,
+    SCORES,
+    TABLE_FORMATS,
+    ClassifyOptions,
+    UsageProblem,
+    run_classify,
+)
+
+# option -> (field of ClassifyOptions, how its value is read)
+OPTIONS: dict[str, tuple[str, Any]] = {}
+for _names, _field, _kind in (
+    (("--model", "-m"), "model", str),
+    (("--input", "-i"), "input", str),
+    (("--input-format",), "input_format", INPUT_FORMATS),
+    (("--text-field",), "text_field", str),
+    (("--id-field",), "id_field", str),
+    (("--format",), "format", TABLE_FORMATS),
+    (("-f",), "old_format", TABLE_FORMATS),
+    (("--output", "-o"), "output", Path),
+    (("--top-k", "-k"), "top_k", 1),  # an integer, at least this
+    (("--threshold", "-t"), "threshold", tuple),  # repeatable
+    (("--paragraphs", "-p"), "paragraphs", True),  # flags: the value they set
+    (("--scores",), "scores", SCORES),
+    (("--skip-invalid",), "skip_invalid", True),
+    (("--no-skip-invalid",), "skip_invalid", False),
+    (("--batch-size",), "batch_size", 1),
+    (("--jobs", "-j"), "jobs", 0),
+    (("--quiet", "-q"), "quiet", True),
+    (("--max-line-bytes",), "max_line_bytes", 1),
+):
+    for _name in _names:
+        OPTIONS[_name] = (_field, _kind)
+GLOBAL_OPTIONS = ("--quiet", "-q")
+
+
+def main(argv: list[str]) -> int | None:
+    """Run ``topictag classify`` from a plain command line; return its exit code.
+
+    Returns None, having written nothing, when typer should handle the command line.
+    """
+    parsed = parse(argv)
+    if parsed is None:
+        return None
+    options, quiet = parsed
+    from topictag.cli.logs import setup_logging, silence_stdout
+    from topictag.errors import TopictagError
+
+    setup_logging(quiet=quiet)
+    try:
+        run_classify(options)
+    except UsageProblem:
+        return None  # typer reports it, as a usage error, with its usage line
+    except TopictagError as error:
+        print(f"topictag: error: {error}", file=sys.stderr, flush=True)
+        return 1
+    except BrokenPipeError:  # e.g. `topictag classify ... | head`
+        silence_stdout()
+        return 0
+    except KeyboardInterrupt:
+        print("\nAborted!", file=sys.stderr, flush=True)
+        return 1
+    return 0
+
+
+def parse(argv: list[str]) -> tuple[ClassifyOptions, bool] | None:
+    """Read a ``classify`` command line; None for anything this parser does not take."""
+    if any(name.startswith("_TOPICTAG_COMPLETE") for name in os.environ):
+        return None  # shell completion: typer's
+    quiet = False
+    args = list(argv)
+    while args and args[0] in GLOBAL_OPTIONS:
+        quiet = True
+        args.pop(0)
+    if not args or args.pop(0) != "classify":
+        return None
+    values: dict[str, Any] = {}
+    texts: list[str] = []
+    thresholds: list[str] = []
+    while args:
+        arg = args.pop(0)
+        if arg == "--":
+            texts += args
+            break
+        if arg == "-" or not arg.startswith("-"):
+            texts.append(arg)
+            continue
+        name, equals, attached = arg.partition("=")
+        if name not in OPTIONS or (equals and not name.startswith("--")):
+            return None
+        field, kind = OPTIONS[name]
+        if isinstance(kind, bool):
+            if equals:
+                return None
+            values[field] = kind
+            continue
+        if equals:
+            raw = attached
+        elif args:
+            raw = args.pop(0)
+        else:
+            return None
+        if raw.startswith("-") and raw != "-":
+            return None  # typer reads it as the value; let it, and say what it says
+        value = _convert(raw, kind)
+        if value is None:
+            return None
+        if kind is tuple:
+            thresholds.append(raw)
+        else:
+            values[field] = value
+    quiet = bool(values.pop("quiet", False)) or quiet
+    options = replace(ClassifyOptions(), **values, text=tuple(texts), threshold=tuple(thresholds))
+    return options, quiet
+
+
+def _convert(raw: str, kind: Any) -> Any:
+    """A value as typer would make it, or None when this parser leaves it to typer."""
+    if kind is str or kind is tuple:
+        return raw
+    if kind is Path:
+        return Path(raw) if raw else None
+    if isinstance(kind, tuple):  # a choice, exactly as spelled
+        return raw if raw in kind else None
+    if isinstance(kind, int):  # an integer of at least ``kind``
+        if not (raw.isascii() and raw.isdigit()) or int(raw) < kind:
+            return None
+        return int(raw)
+    raise TypeError(f"unknown option kind {kind!r}")
