@@ -64,6 +64,10 @@ def main(argv: list[str]) -> int | None:
     if parsed is None:
         return None
     options, quiet = parsed
+    # One BLAS thread: classifying multiplies one paragraph's few rows at a time, where
+    # OpenBLAS's thread pool only costs (starting it is half of numpy's import time), and the
+    # worker processes are the parallelism. A value the user set is kept.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from topictag.cli.logs import setup_logging, silence_stdout
     from topictag.errors import TopictagError
 

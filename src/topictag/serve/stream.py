@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 
-from topictag.data.articles import article_probabilities, split_paragraphs
 from topictag.data.inputs import Item
 from topictag.errors import DataError
 from topictag.model.decision import SINGLE_LABEL
@@ -248,6 +247,8 @@ def batch_texts(items: list[Item], *, paragraphs: bool) -> tuple[list[str], list
     """Return the texts a batch scores, and each item's paragraphs in article mode (else None)."""
     if not paragraphs:
         return [item.text for item in items], None
+    from topictag.data.articles import split_paragraphs  # its patterns compile on import
+
     pieces = [split_paragraphs(item.text) for item in items]
     return [p for parts in pieces for p in parts], pieces
 
@@ -275,16 +276,24 @@ def batch_rows(
         abstain=scores.abstain,
     )
     counts.paragraphs = len(texts)
-    counts.unknown = sum(1 for text, k in zip(texts, known, strict=True) if text.strip() and not k)
+    counts.unknown = sum(1 for i in np.flatnonzero(~known).tolist() if texts[i].strip())
     names = model.labels
-    proba = np.round(scores.proba, 6).tolist()
-    terms = scores.known_terms.tolist()
     keep = options.scores
+    terms = scores.known_terms.tolist()
     if pieces is None:
+        if keep == "none":
+            return [
+                {"id": item.id, **item.fields, "labels": labels[i], "known_terms": terms[i]}
+                for i, item in enumerate(items)
+            ], counts
+        proba = np.round(scores.proba, 6).tolist()
         return [
             _row(item.id, item.fields, labels[i], proba[i], names, keep, known_terms=terms[i])
             for i, item in enumerate(items)
         ], counts
+    from topictag.data.articles import article_probabilities
+
+    proba = np.round(scores.proba, 6).tolist()
     rows: list[dict[str, Any]] = []
     start = 0
     single = model.mode == SINGLE_LABEL
