@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 import struct
 import zipfile
+import zlib
 
 import numpy as np
 import pytest
 
+from topictag.model import archive
 from topictag.model.archive import ArchiveProblem, read_arrays
 
 ARRAYS = {
@@ -31,6 +33,15 @@ def npz(compression: int = zipfile.ZIP_DEFLATED, arrays=ARRAYS) -> bytes:
 
 def accept(name, dtype, shape, done):
     return None
+
+
+@pytest.fixture(autouse=True, params=["isal", "zlib"])
+def inflater(request, monkeypatch):
+    """Every test with ISA-L's inflater (a dependency) and with the standard library's."""
+    if request.param == "zlib":
+        monkeypatch.setattr(archive, "_inflater", lambda: zlib)
+    else:
+        assert archive._inflater().__name__ == "isal.isal_zlib"
 
 
 @pytest.mark.parametrize("compression", [zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED])

@@ -11,7 +11,8 @@ the expected ones, and each member's ``.npy`` header (dtype, shape) must match w
 implies, with the member's declared size equal to the header plus the data it describes.
 ``zipfile`` reads the archive's directory; each member is then inflated straight from the bytes
 already in memory into one buffer of its declared size (its local header, sizes and CRC-32
-checked as ``zipfile`` checks them), so an array is decompressed once and copied never.
+checked as ``zipfile`` checks them), so an array is decompressed once and never copied, by
+ISA-L's inflater (the ``isal`` package, twice as fast as zlib) or, without it, by zlib.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -165,10 +167,11 @@ def _read_member(
         raise ArchiveProblem(where, f"{info.file_size} bytes decompressed, over the limit")
     stored = _stored_bytes(data, info, where)
     deflated = info.compress_type == zipfile.ZIP_DEFLATED
+    inflater = _inflater()
     try:
         limit = min(_HEADER_BYTES, info.file_size)
         if deflated:  # the .npy header alone, from the start of the stream
-            head = zlib.decompressobj(-15).decompress(stored[: 2 * _HEADER_BYTES], limit)
+            head = inflater.decompressobj(-15).decompress(stored[: 2 * _HEADER_BYTES], limit)
         else:
             head = bytes(stored[:limit])
         stream = io.BytesIO(head)
@@ -194,21 +197,30 @@ def _read_member(
             )
         whole: bytes | memoryview = stored
         if deflated:  # header and data into one buffer of the declared size: no copy after
-            inflate = zlib.decompressobj(-15)
+            inflate = inflater.decompressobj(-15)
             whole = inflate.decompress(stored, info.file_size)
             if not inflate.eof and inflate.decompress(inflate.unconsumed_tail, 1):
                 raise ArchiveProblem(where, "malformed (more data than its declared size)")
         elif info.compress_size != info.file_size:
             raise ArchiveProblem(where, "malformed (stored sizes differ)")
-    except (ValueError, EOFError, zlib.error) as exc:
+    except (ValueError, EOFError, zlib.error, inflater.error) as exc:
         raise ArchiveProblem(where, f"malformed ({exc})") from None
     if len(whole) != info.file_size:
         raise ArchiveProblem(where, "truncated")
-    if zlib.crc32(whole) != info.CRC:
+    if inflater.crc32(whole) != info.CRC:
         raise ArchiveProblem(where, f"malformed (bad CRC-32 for file {info.filename!r})")
     array = np.frombuffer(whole, dtype=dtype, count=count, offset=offset)
     array = array.reshape(shape, order="F" if fortran else "C")
     return np.ascontiguousarray(array)
+
+
+def _inflater() -> Any:
+    """ISA-L's zlib-compatible inflater when installed (twice as fast), else the standard one."""
+    try:
+        from isal import isal_zlib
+    except ImportError:
+        return zlib
+    return isal_zlib
 
 
 def _stored_bytes(data: memoryview, info: zipfile.ZipInfo, where: str) -> memoryview:
