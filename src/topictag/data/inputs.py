@@ -114,6 +114,8 @@ def read_items(
 
 
 def _carry(obj: Mapping[str, Any], skip: tuple[str, ...]) -> dict[str, Any]:
+    if len(obj) <= len(skip) and all(map(skip.__contains__, obj)):
+        return {}  # the common row: nothing but the text and the id
     fields = {k: v for k, v in obj.items() if k not in skip and k not in RESERVED}
     if "labels" in obj and "labels" not in skip:
         fields["gold_labels"] = obj["labels"]
@@ -153,7 +155,7 @@ def _jsonl_items(
             seen = True
             yield line
             continue
-        if not line.strip():
+        if not line or line.isspace():
             continue
         seen = True
         try:
