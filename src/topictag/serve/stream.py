@@ -8,7 +8,6 @@ decides whether to stop or skip it.
 
 from __future__ import annotations
 
-import json
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -22,6 +21,8 @@ from topictag.errors import DataError
 from topictag.model.decision import SINGLE_LABEL
 from topictag.model.inference import Model, Scores
 from topictag.serve.pool import Workers
+from topictag.serve.rendering import ScoresJSON, probabilities_json
+from topictag.serve.rendering import render_jsonl as render_jsonl  # re-exported
 
 
 @dataclass
@@ -238,12 +239,6 @@ def _collect(future: Any, stats: ClassifyStats) -> str:
     return str(text)
 
 
-def render_jsonl(rows: list[dict[str, Any]]) -> str:
-    """Render output rows as JSON Lines."""
-    dumps = json.JSONEncoder(ensure_ascii=False).encode
-    return "".join(dumps(row) + "\n" for row in rows)
-
-
 def classify_batch(
     model: Model, items: list[Item], options: Options
 ) -> tuple[list[dict[str, Any]], ClassifyStats]:
@@ -296,6 +291,18 @@ def batch_rows(
                 for i, item in enumerate(items)
             ], counts
         proba = np.round(scores.proba, 6).tolist()
+        if keep == "all":  # the JSON text of every row's scores at once (render_jsonl uses it)
+            texts_json = probabilities_json(scores.proba, names)
+            return [
+                {
+                    "id": item.id,
+                    **item.fields,
+                    "labels": labels[i],
+                    "scores": ScoresJSON(zip(names, proba[i], strict=True), texts_json[i]),
+                    "known_terms": terms[i],
+                }
+                for i, item in enumerate(items)
+            ], counts
         return [
             _row(item.id, item.fields, labels[i], proba[i], names, keep, known_terms=terms[i])
             for i, item in enumerate(items)
