@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -26,29 +25,25 @@ import numpy as np
 SCALE = 10**6  # probabilities are rounded to 6 decimals
 
 
-class ScoresJSON(dict[str, Any]):
-    """A row's ``{label: probability}``, with its JSON text rendered (``json``)."""
+class JSONText(str):
+    """A row's value already rendered as JSON text: :func:`render_jsonl` writes it as it is."""
 
-    __slots__ = ("json",)
-
-    def __init__(self, items: Iterable[tuple[str, float]], text: str):
-        super().__init__(items)
-        self.json = text
+    __slots__ = ()
 
 
 def render_jsonl(rows: list[dict[str, Any]]) -> str:
     """Render output rows as JSON Lines.
 
-    Scores whose JSON text is rendered already (:class:`ScoresJSON`) are spliced in: the row is
-    encoded with a placeholder in their place, which is then replaced by the text.
+    Scores rendered already (:class:`JSONText`) are spliced in: the row is encoded with a
+    placeholder in their place, which is then replaced by the text.
     """
     dumps = _ENCODER.encode
     lines = []
     for row in rows:
         scores = row.get("scores")
-        if type(scores) is ScoresJSON:
+        if type(scores) is JSONText:
             text = dumps({**row, "scores": _PLACEHOLDER})
-            lines.append(text.replace(_PLACED, '"scores": ' + scores.json, 1))
+            lines.append(text.replace(_PLACED, '"scores": ' + scores, 1))
         else:
             lines.append(dumps(row))
     return "".join(line + "\n" for line in lines)

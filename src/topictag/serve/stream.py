@@ -21,7 +21,7 @@ from topictag.errors import DataError
 from topictag.model.decision import SINGLE_LABEL
 from topictag.model.inference import Model, Scores
 from topictag.serve.pool import Workers
-from topictag.serve.rendering import ScoresJSON, probabilities_json
+from topictag.serve.rendering import JSONText, probabilities_json
 from topictag.serve.rendering import render_jsonl as render_jsonl  # re-exported
 
 
@@ -142,19 +142,16 @@ def classify_stream(
     """
     with Workers(jobs, (model, options, render)) as workers:
         if not workers.parallel:
-            for rows in classify_items(
-                model,
+            for batch in batches(
                 items,
-                stats=stats,
                 batch_size=batch_size,
-                thresholds=options.thresholds,
-                top_k=options.top_k,
-                paragraphs=options.paragraphs,
-                scores=options.scores,
+                stats=stats,
                 skip_invalid=skip_invalid,
                 on_skip=on_skip,
             ):
-                yield render(rows)
+                text, counts = _classify_and_render(model, options, render, batch)
+                stats.add(counts)
+                yield text
             return
         yield from _classify_in_workers(
             workers,
@@ -229,7 +226,20 @@ def _render_batch(
 ) -> tuple[str, ClassifyStats]:
     """Classify and render one batch (run by :class:`Workers`)."""
     model, options, render = state
-    rows, counts = classify_batch(model, list(map(Item, *columns)), options)
+    return _classify_and_render(model, options, render, list(map(Item, *columns)))
+
+
+def _classify_and_render(
+    model: Model,
+    options: Options,
+    render: Callable[[list[dict[str, Any]]], str],
+    batch: list[Item],
+) -> tuple[str, ClassifyStats]:
+    """Classify one batch and render it; JSON Lines get every row's scores as text at once."""
+    texts, pieces = batch_texts(batch, paragraphs=options.paragraphs)
+    rows, counts = batch_rows(
+        model, batch, texts, pieces, model.score(texts), options, as_text=render is render_jsonl
+    )
     return render(rows), counts
 
 
@@ -264,11 +274,15 @@ def batch_rows(
     pieces: list[list[str]] | None,
     scores: Scores,
     options: Options,
+    *,
+    as_text: bool = False,
 ) -> tuple[list[dict[str, Any]], ClassifyStats]:
     """Turn a batch's scores into its output rows and counts.
 
     ``texts`` and ``pieces`` are what :func:`batch_texts` returned for ``items``, and ``scores``
-    is ``model.score(texts)`` (or the rows of a larger batch that belong to these texts).
+    is ``model.score(texts)`` (or the rows of a larger batch that belong to these texts). With
+    ``as_text``, every label's probabilities (``scores="all"``) come as their JSON text, for
+    :func:`render_jsonl` alone.
     """
     counts = ClassifyStats(inputs=len(items))
     known = scores.known_terms > 0
@@ -290,19 +304,13 @@ def batch_rows(
                 {"id": item.id, **item.fields, "labels": labels[i], "known_terms": terms[i]}
                 for i, item in enumerate(items)
             ], counts
-        proba = np.round(scores.proba, 6).tolist()
-        if keep == "all":  # the JSON text of every row's scores at once (render_jsonl uses it)
-            texts_json = probabilities_json(scores.proba, names)
+        if keep == "all" and as_text:  # every row's scores as JSON text, at once
+            rendered = map(JSONText, probabilities_json(scores.proba, names))
             return [
-                {
-                    "id": item.id,
-                    **item.fields,
-                    "labels": labels[i],
-                    "scores": ScoresJSON(zip(names, proba[i], strict=True), texts_json[i]),
-                    "known_terms": terms[i],
-                }
-                for i, item in enumerate(items)
+                {"id": item.id, **item.fields, "labels": labels[i], "scores": s, "known_terms": t}
+                for i, (item, s, t) in enumerate(zip(items, rendered, terms, strict=True))
             ], counts
+        proba = np.round(scores.proba, 6).tolist()
         return [
             _row(item.id, item.fields, labels[i], proba[i], names, keep, known_terms=terms[i])
             for i, item in enumerate(items)
