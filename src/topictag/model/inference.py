@@ -23,7 +23,8 @@ from topictag.model.decision import (
     decide_labels,
     sigmoid,
 )
-from topictag.model.features import build_analyzer, term_index
+from topictag.model.features import DEFAULT_TOKEN_PATTERNS, View, build_analyzer, term_index
+from topictag.model.lookup import WordTable
 
 
 @dataclass(frozen=True)
@@ -68,8 +69,7 @@ class Model:
         self._views = []
         offset = 0
         for view, vocab, idf in zip(data.views, data.vocabularies, data.idfs, strict=True):
-            analyze = build_analyzer(view, exact=False)
-            self._views.append((analyze, term_index(view, vocab), idf, offset, view.sublinear_tf))
+            self._views.append(_ViewRuntime(view, vocab, idf, offset))
             offset += len(vocab)
         coef, intercept = np.asarray(data.coef, dtype=np.float64), data.intercept
         if data.abstain is not None:  # the no-topic head is scored as one more column
@@ -233,18 +233,16 @@ class Model:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Return the tf-idf entries of the texts as (row, column, value) arrays, row-sorted.
 
-        Terms are looked up for the whole batch at once (``map(dict.get, ...)`` runs in C);
-        counting, weighting and normalizing are array operations.
+        Terms are looked up for the whole batch at once (ASCII words of a word view in a
+        :class:`~topictag.model.lookup.WordTable`, other terms with ``map(dict.get, ...)``, which
+        runs in C); counting, weighting and normalizing are array operations.
         """
         n = len(texts)
         known = np.zeros(n, dtype=np.int64)
         parts_rows, parts_cols, parts_vals = [], [], []
-        for analyze, index, idf, offset, sublinear in self._views:
-            grams = list(map(analyze, texts))
-            lengths = np.fromiter(map(len, grams), dtype=np.int64, count=n)
-            terms = list(chain.from_iterable(grams))
-            ids = np.fromiter(map(index.get, terms, repeat(-1)), dtype=np.int64, count=len(terms))
-            doc = np.repeat(np.arange(n, dtype=np.int64), lengths)
+        for runtime in self._views:
+            ids, doc = runtime.terms(texts)
+            idf, offset, sublinear = runtime.idf, runtime.offset, runtime.view.sublinear_tf
             hit = ids >= 0
             ids, doc = ids[hit], doc[hit]
             known += np.bincount(doc, minlength=n)
@@ -287,6 +285,53 @@ class Model:
             matmul(vals[start:stop], take(cols[start:stop], axis=0), out=scores[i])
         scores += self._intercept
         return scores
+
+
+class _ViewRuntime:
+    """One view's analyzer and term lookup, its idf and its first coefficient row."""
+
+    def __init__(self, view: View, vocabulary: list[str], idf: np.ndarray, offset: int):
+        self.view, self.vocabulary, self.idf, self.offset = view, vocabulary, idf, offset
+        self.analyze = build_analyzer(view, exact=False)
+        self._index: dict[str, int] | None = None
+        self.table: WordTable | None = None
+        default = view.analyzer == "word" and view.token_pattern in DEFAULT_TOKEN_PATTERNS
+        if default and tuple(view.ngram_range) == (1, 1) and len(vocabulary) >= _TABLE_FROM:
+            table = WordTable(vocabulary, lower=view.lowercase)
+            self.table = table if table.usable else None
+
+    @property
+    def index(self) -> dict[str, int]:
+        """Term -> column; built on first use (ASCII text of a word view needs none)."""
+        if self._index is None:
+            self._index = term_index(self.view, self.vocabulary)
+        return self._index
+
+    def terms(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Every term occurrence's column (-1 when unknown) and the index of its text."""
+        if self.table is None:
+            return self._analyzed(texts)
+        plain = [i for i, text in enumerate(texts) if text.isascii()]
+        if len(plain) == len(texts):
+            return self.table.lookup(texts)
+        ids, docs = self.table.lookup([texts[i] for i in plain])
+        rest = [i for i, text in enumerate(texts) if not text.isascii()]
+        more_ids, more_docs = self._analyzed([texts[i] for i in rest])
+        order = np.asarray(plain, dtype=np.int64), np.asarray(rest, dtype=np.int64)
+        return np.concatenate([ids, more_ids]), np.concatenate(
+            [order[0][docs], order[1][more_docs]]
+        )
+
+    def _analyzed(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        grams = list(map(self.analyze, texts))
+        lengths = np.fromiter(map(len, grams), dtype=np.int64, count=len(texts))
+        terms = list(chain.from_iterable(grams))
+        get = self.index.get
+        ids = np.fromiter(map(get, terms, repeat(-1)), dtype=np.int64, count=len(terms))
+        return ids, np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+
+
+_TABLE_FROM = 2000  # vocabularies this large get a WordTable: smaller ones build their dict fast
 
 
 def _check_texts(texts: Sequence[str]) -> None:
