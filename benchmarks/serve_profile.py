@@ -47,7 +47,7 @@ for batch in batches(items, batch_size=256, stats=ClassifyStats()):
     texts = [item.text for item in batch]
     scores = model.score(texts)
     b = clock()
-    out, _ = batch_rows(model, batch, texts, None, scores, options)
+    out, _ = batch_rows(model, batch, texts, None, scores, options, as_text=True)
     c = clock()
     render_jsonl(out)
     d = clock()

@@ -57,5 +57,7 @@ def test_words_longer_than_the_packed_width_are_found_too():
     ]
 
 
-def test_a_vocabulary_with_twins_is_left_to_the_dict():
+def test_a_vocabulary_with_twins_or_line_breaks_is_left_to_the_dict():
     assert not WordTable(["oil", "gas", "oil"], lower=True).usable
+    assert not WordTable(["oil", "gas\nx"], lower=True).usable
+    assert WordTable([], lower=True).usable

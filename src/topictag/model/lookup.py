@@ -49,7 +49,7 @@ class WordTable:
 
     def __init__(self, vocabulary: list[str], *, lower: bool):
         self.translate = word_bytes_table(lower=lower)
-        raw_bytes = "\n".join(vocabulary).encode("utf-8")  # no term holds a line break
+        raw_bytes = "\n".join(vocabulary).encode("utf-8")  # a bundle's terms hold no line break
         words = raw_bytes.translate(self.translate)
         raw, translated = np.frombuffer(raw_bytes, np.uint8), np.frombuffer(words, np.uint8)
         ends = np.append(np.flatnonzero(raw == ord("\n")), len(raw)).astype(np.int64)
@@ -57,8 +57,9 @@ class WordTable:
         changed = np.concatenate([[0], np.cumsum(translated != raw)])  # bytes no word keeps
         lengths = ends - starts
         usable = (changed[ends] - changed[starts] == 0) & (lengths >= 2)
-        if len(vocabulary) == 0:
-            usable = np.zeros(0, dtype=bool)
+        whole = len(ends) == max(len(vocabulary), 1)  # else a term held a line break
+        if not whole:
+            usable[:] = False
         long = np.flatnonzero(usable & (lengths > WIDTH))
         self.long = {vocabulary[i]: i for i in long.tolist()}
         short = np.flatnonzero(usable & (lengths <= WIDTH))
@@ -70,7 +71,7 @@ class WordTable:
         self.mask = size - 1
         self.slots = np.full(size, -1, dtype=np.int64)  # an index into keys, or -1
         unique = len(set(vocabulary)) == len(vocabulary)  # a dict keeps the last of twins
-        self.usable = unique and self._insert(self.keys)
+        self.usable = unique and whole and self._insert(self.keys)
 
     def lookup(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Each word's column (-1 when unknown) and the index of its text, for ASCII texts."""
