@@ -20,14 +20,10 @@ no timestamps, no absolute paths.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import hashlib
 import io
 import json
 import os
-import shutil
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,6 +144,9 @@ def save_bundle(
     path.parent.mkdir(parents=True, exist_ok=True)
     weights = _npz_bytes(model.arrays())
     manifest = _complete_manifest(model, weights)
+    import shutil  # the save path's modules are imported here: loading needs none of them
+    import tempfile
+
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         _write_synced(staging / WEIGHTS, weights)
@@ -451,6 +450,8 @@ def _write_synced(path: Path, data: bytes) -> None:
 
 def _swap_in(staging: Path, target: Path) -> None:
     """Move ``staging`` to ``target``; an existing ``target`` is exchanged atomically."""
+    import shutil
+
     if not target.exists():
         os.rename(staging, target)
     elif not _exchange(staging, target):
@@ -466,6 +467,9 @@ def _swap_in(staging: Path, target: Path) -> None:
 
 def _exchange(a: Path, b: Path) -> bool:
     """Atomically exchange two paths with Linux ``renameat2(RENAME_EXCHANGE)``."""
+    import ctypes
+    import ctypes.util
+
     libc_name = ctypes.util.find_library("c")
     if not libc_name:
         return False

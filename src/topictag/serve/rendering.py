@@ -67,7 +67,7 @@ def probabilities_json(proba: np.ndarray, names: list[str]) -> list[str]:
     np.clip(k, 0, SCALE, out=k)
     rows = np.empty((n, template.size), dtype=np.uint8)
     rows[:] = template
-    rows.view(np.uint64)[:, slots] = _number_texts(k)
+    rows.view("<u8")[:, slots] = _number_texts(k)  # the values of 8 little-endian bytes
     keep = rows != 0
     text = rows[keep].tobytes().decode("utf-8")
     ends = np.cumsum(keep.sum(axis=1)).tolist()
