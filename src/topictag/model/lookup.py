@@ -81,8 +81,9 @@ class WordTable:
         lengths = ends - starts
         keep = lengths >= 2  # one character is never a term of the pattern
         starts, lengths = starts[keep], lengths[keep]
-        bounds = np.cumsum([len(text) + 1 for text in texts])
-        docs = np.searchsorted(bounds, starts, side="right")
+        offsets = np.cumsum([0, *(len(text) + 1 for text in texts)])  # where each text starts
+        firsts = np.searchsorted(starts, offsets)  # each text's first word
+        docs = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(firsts))
         columns = np.full(len(starts), -1, dtype=np.int64)
         short = lengths <= WIDTH
         if short.all():
@@ -144,8 +145,8 @@ class WordTable:
 
 def _runs(inside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Starts and ends of the runs of True (the array must end with False)."""
-    step = np.diff(inside.view(np.int8), prepend=np.int8(0))
-    return np.flatnonzero(step == 1), np.flatnonzero(step == -1)
+    edges = np.flatnonzero(np.diff(inside, prepend=False))  # a start, an end, a start...
+    return edges[0::2], edges[1::2]
 
 
 def _pack(
