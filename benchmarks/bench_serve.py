@@ -141,10 +141,12 @@ def commands(folder: Path, wheel_bin: Path) -> dict[str, dict[str, list[str]]]:
         }  # fmt: skip
         if group == "steady":
             groups[group]["topictag (every label's probability)"] = [
-                *ours,
-                "-o",
-                str(out / "a.jsonl"),
-            ]
+                *ours, "-o", str(out / "a.jsonl")
+            ]  # fmt: skip
+        else:  # the default for a file this small is one process; two workers for comparison
+            groups[group]["topictag (--scores none, -j 2)"] = [
+                *ours, "-o", str(out / "t2.jsonl"), "--scores", "none", "-j", "2"
+            ]  # fmt: skip
     return groups
 
 

@@ -93,7 +93,10 @@ def classify(
     jobs: Annotated[
         int,
         typer.Option(
-            "--jobs", "-j", min=0, help="Worker processes [default 0: 2 for files and stdin]."
+            "--jobs",
+            "-j",
+            min=0,
+            help="Worker processes [default 0: 1 for TEXT and files under 4 MiB, else 2].",
         ),
     ] = 0,
     quiet: Quiet = False,

@@ -8,6 +8,8 @@ turns it into its usage message, the fast path hands the whole command line to t
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,6 +20,9 @@ from topictag.cli.logs import DEFAULT_MODEL, log
 from topictag.data.corpus import MAX_LINE_BYTES
 
 INPUT_FORMATS = ("auto", "text", "jsonl", "csv")  # topictag.data.inputs.FORMATS
+# Below this size a file is classified in one process: forking workers and handing batches to
+# them costs more than the second core saves (measured in make bench-serve).
+SMALL_INPUT_BYTES = 4 << 20
 TABLE_FORMATS = ("table", "jsonl")
 SCORES = ("all", "labels", "none")  # topictag.serve.stream.SCORES
 
@@ -152,7 +157,7 @@ def run_classify(options: ClassifyOptions) -> None:
                 cuts, options.top_k, options.paragraphs, "all" if table else options.scores
             ),
             batch_size=options.batch_size,
-            jobs=options.jobs if options.jobs else (1 if text else 2),
+            jobs=options.jobs or default_jobs(options),
             skip_invalid=options.skip_invalid,
             on_skip=lambda error: log.warning("skipped %s", error),
         )
@@ -177,6 +182,20 @@ def run_classify(options: ClassifyOptions) -> None:
             stats.paragraphs,
             f", skipped {stats.skipped} invalid line(s)" if stats.skipped else "",
         )
+
+
+def default_jobs(options: ClassifyOptions) -> int:
+    """Worker processes when ``--jobs`` is 0: one for TEXT arguments and regular files under
+    :data:`SMALL_INPUT_BYTES`, two for larger files and for stdin."""
+    if options.text:
+        return 1
+    if options.input in (None, "-"):
+        return 2
+    try:
+        info = os.stat(options.input)
+    except OSError:
+        return 2  # reading it will say what is wrong
+    return 1 if stat.S_ISREG(info.st_mode) and info.st_size < SMALL_INPUT_BYTES else 2
 
 
 def render_table(rows: list[dict[str, Any]]) -> str:
