@@ -197,9 +197,9 @@ def _profile(results: dict[str, Any]) -> list[str]:
         "(reading and hashing the weights, checking the manifest, inflating the coefficients, "
         f"building the word table). Each document then costs {per_doc:.0f} µs of CPU: reading "
         "and parsing its JSON line, tokenizing and looking up its words, one matrix-vector "
-        "product, calibration, and writing its line. With `-j 2` (the default for files) the "
-        "scoring runs in two forked workers, which adds about 0.03 s of process start-up and "
-        "hand-off.",
+        "product, calibration, and writing its line. With two workers (`-j 2`, the default for "
+        "files of 4 MiB or more) the scoring is shared by two forked processes, at about 0.05 s "
+        "of CPU for starting them and handing batches over (the `-j 2` row above).",
         "",
         "cProfile of `topictag classify -j 1 --scores none` on the steady-state input, the "
         "functions with the most own time:",

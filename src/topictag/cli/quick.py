@@ -28,12 +28,10 @@ from topictag.cli.classifying import (
     run_classify,
 )
 
-# option -> (field of ClassifyOptions, how its value is read)
-OPTIONS: dict[str, tuple[str, Any]] = {}
-for _names, _field, _kind in (
+_TABLE: tuple[tuple[tuple[str, ...], str, Any], ...] = (
     (("--model", "-m"), "model", str),
     (("--input", "-i"), "input", str),
-    (("--input-format",), "input_format", INPUT_FORMATS),
+    (("--input-format",), "input_format", INPUT_FORMATS),  # a choice, as spelled
     (("--text-field",), "text_field", str),
     (("--id-field",), "id_field", str),
     (("--format",), "format", TABLE_FORMATS),
@@ -49,9 +47,11 @@ for _names, _field, _kind in (
     (("--jobs", "-j"), "jobs", 0),
     (("--quiet", "-q"), "quiet", True),
     (("--max-line-bytes",), "max_line_bytes", 1),
-):
-    for _name in _names:
-        OPTIONS[_name] = (_field, _kind)
+)
+# option -> (field of ClassifyOptions, how its value is read)
+OPTIONS: dict[str, tuple[str, Any]] = {
+    name: (field, kind) for names, field, kind in _TABLE for name in names
+}
 GLOBAL_OPTIONS = ("--quiet", "-q")
 
 
