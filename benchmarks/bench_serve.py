@@ -1,19 +1,26 @@
 """Serving speed and size: cold start, throughput, memory, pruning (``make bench-serve``).
 
-    python -m benchmarks.bench_serve [--quick]
+    python -m benchmarks.bench_serve [--quick] [--fresh-venv]
 
-Every time is a whole process, medians of interleaved runs. Peers, in the same run: fastText
-(bigrams, one-vs-all loss) trained on the same Reuters-21578 split, and a plain scikit-learn
-pipeline (TfidfVectorizer + one-vs-rest LinearSVC, loaded with joblib). Results:
-``benchmarks/results-serve.md``; models and data stay in the git-ignored ``benchmarks/out/``.
+Every time is a whole process; all the timed commands run in one interleaved series of rounds
+(each round runs each command in turn, so a noisy machine hits all alike) and each figure is a
+median. Peers, in the same run: fastText (bigrams, one-vs-all loss) trained on the same
+Reuters-21578 split, and the scikit-learn pipeline a user would typically write
+(TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=2) + one-vs-rest LinearSVC,
+loaded with joblib; the unigram pipeline as a second row). topictag runs with ``--scores none``
+like the peers, which write label names only, and with every label's probability as a row of
+its own. The cold start is measured for ``pip install -e .`` (this checkout, the locked
+versions) and ``pip install .`` (a wheel in a venv of its own, the latest releases). Results:
+``benchmarks/results-serve.md``; models, data and the venv stay in ``benchmarks/out/``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from datetime import date
+import time
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -23,21 +30,43 @@ from benchmarks.common import (
     CORPORA,
     OUT,
     ROOT,
-    cpu_model,
+    Run,
     folder_mib,
-    interleaved,
     progress,
     run,
+    summarize,
 )
 from benchmarks.fasttext_run import preprocess
+from benchmarks.serve_profile import (
+    MachineLoad,
+    clean_env,
+    cold_imports,
+    equivalence,
+    hot_functions,
+    installed,
+    phases,
+    wheel_venv,
+)
 
 PARAGRAPH = "Moscow again ruled out talks on the status of Abkhazia and South Ossetia."
 TOPICTAG = [str(BIN / "topictag"), "-q"]
 PYTHON = sys.executable
+REPEATS = 30  # the steady-state input: the test set 30 times (90,570 documents)
+GOALS = {  # figure: (what it is, the goal, True when higher is better)
+    "whole": ("whole process, 3,019 test documents, vs fastText", 3.0, True),
+    "steady_fasttext": ("steady state, 90,570 documents, vs fastText", 2.0, True),
+    "steady_sklearn": ("steady state vs the scikit-learn pipeline (bigrams)", 3.0, True),
+    "cold_editable": ("cold start vs `import numpy`, `pip install -e .`", 2.5, False),
+    "cold_wheel": ("cold start vs `import numpy`, `pip install .`", 2.5, False),
+    "all_scores": ("steady state with every label's probability vs fastText", 1.5, True),
+}
 
 
-def setup(folder: Path) -> dict[str, Any]:
-    """Train the Reuters models (topictag, fastText, scikit-learn) and write the inputs."""
+def setup(folder: Path, *, reuse: bool = False) -> dict[str, Any]:
+    """Train the Reuters models (topictag, fastText, scikit-learn) and write the inputs.
+
+    With ``reuse``, models already in ``folder`` are kept.
+    """
     corpus = CORPORA["reuters21578"]
     from topictag.data.corpus import read_corpus, read_label_file
     from topictag.train.training import restrict_labels
@@ -47,145 +76,170 @@ def setup(folder: Path) -> dict[str, Any]:
     test = [r for r in records if r.split == "test"]
     lines = [json.dumps({"id": r.id, "text": r.text}) + "\n" for r in test]
     (folder / "test.jsonl").write_text("".join(lines), encoding="utf-8")
-    with open(folder / "test-90k.jsonl", "w", encoding="utf-8") as handle:
-        for k in range(90_000):
-            handle.write(lines[k % len(lines)])
+    (folder / "steady.jsonl").write_text("".join(lines) * REPEATS, encoding="utf-8")
     words = sum(len(r.text.split()) for r in test)
+    facts = {"test_docs": len(test), "test_words": words, "train_docs": len(train)}
+    models = ["reuters/model.json", "fasttext.bin", "sklearn-2.joblib", "sklearn-1.joblib"]
+    if reuse and all((folder / name).exists() for name in models):
+        return facts
     progress("training the Reuters models")
-    run(
-        [
-            *TOPICTAG,
-            "train",
-            "-d",
-            str(corpus.path),
-            "--labels",
-            str(corpus.labels),
-            "-o",
-            str(folder / "reuters"),
-            "--force",
-        ]
-    )
+    train_command = [*TOPICTAG, "train", "-d", str(corpus.path), "--labels", str(corpus.labels)]
+    run([*train_command, "-o", str(folder / "reuters"), "--force"])
     import random
 
     rows = [" ".join([*(f"__label__{x}" for x in r.labels), preprocess(r.text)]) for r in train]
     random.Random(0).shuffle(rows)
     (folder / "fasttext-train.txt").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    run(
-        [
-            PYTHON,
-            str(ROOT / "benchmarks" / "fasttext_run.py"),
-            "train",
-            str(folder / "fasttext-train.txt"),
-            str(folder / "fasttext.bin"),
-            "--loss",
-            "ova",
-        ]
-    )
-    run(
-        [
-            PYTHON,
-            "-m",
-            "benchmarks.sklearn_peer",
-            "train",
-            str(corpus.path),
-            str(corpus.labels),
-            str(folder / "sklearn.joblib"),
-        ]
-    )
-    return {"test_docs": len(test), "test_words": words}
+    fasttext = [PYTHON, str(ROOT / "benchmarks" / "fasttext_run.py")]
+    train_file, model_file = folder / "fasttext-train.txt", folder / "fasttext.bin"
+    run([*fasttext, "train", str(train_file), str(model_file), "--loss", "ova"])
+    for ngrams in (2, 1):
+        peer = [PYTHON, "-m", "benchmarks.sklearn_peer", "train", str(corpus.path)]
+        model = folder / f"sklearn-{ngrams}.joblib"
+        run([*peer, str(corpus.labels), str(model), "--ngrams", str(ngrams)])
+    return facts
+
+
+def commands(folder: Path, wheel_bin: Path) -> dict[str, dict[str, list[str]]]:
+    """The timed commands, by group."""
+    news = str(ROOT / "models" / "news-topics")
+    groups: dict[str, dict[str, list[str]]] = {
+        "cold": {
+            "`python -c 'import numpy'` (pip install -e .)": [PYTHON, "-c", "import numpy"],
+            "topictag classify, one paragraph (pip install -e .)": [
+                *TOPICTAG, "classify", "--model", news, PARAGRAPH
+            ],
+            "`python -c 'import numpy'` (pip install .)": [
+                str(wheel_bin / "python"), "-c", "import numpy"
+            ],
+            "topictag classify, one paragraph (pip install .)": [
+                str(wheel_bin / "topictag"), "-q", "classify", "--model", news, PARAGRAPH
+            ],
+            "`python -c 'import numpy'`, OPENBLAS_NUM_THREADS=1 (pip install -e .)": [
+                "env", "OPENBLAS_NUM_THREADS=1", PYTHON, "-c", "import numpy"
+            ],
+        }
+    }  # fmt: skip
+    for group, source in (("test", "test.jsonl"), ("steady", "steady.jsonl")):
+        out = folder / "out"
+        out.mkdir(exist_ok=True)
+        ours = [*TOPICTAG, "classify", "-m", str(folder / "reuters"), "-i", str(folder / source)]
+        peer = [PYTHON, "-m", "benchmarks.sklearn_peer", "predict"]
+        groups[group] = {
+            "topictag (--scores none)": [*ours, "-o", str(out / "t.jsonl"), "--scores", "none"],
+            "fastText": [
+                PYTHON, str(ROOT / "benchmarks" / "fasttext_run.py"), "predict",
+                str(folder / "fasttext.bin"), str(folder / source), str(out / "f.jsonl"),
+                "--loss", "ova",
+            ],
+            "scikit-learn (bigrams)": [
+                *peer, str(folder / "sklearn-2.joblib"), str(folder / source), str(out / "s2.jsonl")
+            ],
+            "scikit-learn (unigrams)": [
+                *peer, str(folder / "sklearn-1.joblib"), str(folder / source), str(out / "s1.jsonl")
+            ],
+        }  # fmt: skip
+        if group == "steady":
+            groups[group]["topictag (every label's probability)"] = [
+                *ours, "-o", str(out / "a.jsonl")
+            ]  # fmt: skip
+        else:  # the default for a file this small is one process; two workers for comparison
+            groups[group]["topictag (--scores none, -j 2)"] = [
+                *ours, "-o", str(out / "t2.jsonl"), "--scores", "none", "-j", "2"
+            ]  # fmt: skip
+    return groups
+
+
+def measure(
+    groups: dict[str, dict[str, list[str]]], *, rounds: int, per_round: dict[str, int],
+    steady_rounds: int, wheel_env: dict[str, str], load: MachineLoad,
+) -> dict[str, dict[str, Run]]:  # fmt: skip
+    """Run every command in interleaved rounds; return each one's medians."""
+    samples: dict[str, dict[str, list[Run]]] = {
+        g: {name: [] for name in cmds} for g, cmds in groups.items()
+    }
+    edit_env = editable_env()
+    for group in ("cold", "test"):  # warm up: bytecode written, page cache filled
+        for name, command in groups[group].items():
+            run(command, env=wheel_env if "(pip install .)" in name else edit_env, cwd=ROOT)
+    for k in range(rounds):
+        progress(f"round {k + 1} of {rounds}")
+        for group, cmds in groups.items():
+            times = per_round.get(group, 1) if group != "steady" or k < steady_rounds else 0
+            for _ in range(times):
+                for name, command in cmds.items():
+                    env = wheel_env if "(pip install .)" in name else edit_env
+                    samples[group][name].append(run(command, env=env, cwd=ROOT))
+        load.sample()
+    return {g: {name: summarize(rs) for name, rs in runs.items()} for g, runs in samples.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer runs, 100,000 lines")
+    parser.add_argument("--quick", action="store_true", help="fewer rounds, 100,000 lines")
+    parser.add_argument("--fresh-venv", action="store_true", help="rebuild the pip install . venv")
+    parser.add_argument("--reuse", action="store_true", help="keep models trained by a last run")
     args = parser.parse_args()
     if not CORPORA["reuters21578"].available:
         progress(f"skipped: {CORPORA['reuters21578'].path} is absent")
         return
     folder = OUT / "serve"
     folder.mkdir(parents=True, exist_ok=True)
-    facts = setup(folder)
-    repeats = 3 if args.quick else 7
-    results: dict[str, Any] = {"facts": facts}
-
-    progress("cold start")
-    cold = interleaved(
-        {
-            "python -c 'import numpy'": [PYTHON, "-c", "import numpy"],
-            "topictag classify (one paragraph)": [
-                *TOPICTAG,
-                "classify",
-                "--model",
-                str(ROOT / "models" / "news-topics"),
-                PARAGRAPH,
-            ],
-        },
-        repeats,
+    facts = setup(folder, reuse=args.reuse)
+    wheel_bin = wheel_venv(folder / "venv-wheel", fresh=args.fresh_venv)
+    facts["wheel_versions"] = installed(
+        wheel_bin, ["topictag", "numpy", "typer", "click", "pydantic", "rich", "isal"]
     )
-    results["cold"] = cold
+    facts["locked_versions"] = {
+        n: _version(n) for n in ("numpy", "typer", "click", "pydantic", "rich", "isal")
+    }
+    groups = commands(folder, wheel_bin)
+    load = MachineLoad()
+    started = time.perf_counter()
+    load.start()
+    results: dict[str, Any] = {"facts": facts}
+    results["runs"] = measure(
+        groups,
+        rounds=3 if args.quick else 5,
+        per_round={"cold": 2 if args.quick else 3, "test": 1},
+        steady_rounds=1 if args.quick else 3,
+        wheel_env=clean_env(),
+        load=load,
+    )
+    load.stop(time.perf_counter() - started)
+    results["load"] = load
 
-    def systems(source: str) -> dict[str, list[str]]:
-        return {
-            "topictag": [
-                *TOPICTAG,
-                "classify",
-                "-m",
-                str(folder / "reuters"),
-                "-i",
-                str(folder / source),
-                "-o",
-                str(folder / "topictag.out.jsonl"),
-            ],
-            "fasttext": [
-                PYTHON,
-                str(ROOT / "benchmarks" / "fasttext_run.py"),
-                "predict",
-                str(folder / "fasttext.bin"),
-                str(folder / source),
-                str(folder / "fasttext.out.jsonl"),
-                "--loss",
-                "ova",
-            ],
-            "scikit-learn": [
-                PYTHON,
-                "-m",
-                "benchmarks.sklearn_peer",
-                "predict",
-                str(folder / "sklearn.joblib"),
-                str(folder / source),
-                str(folder / "sklearn.out.jsonl"),
-            ],
-        }
+    progress("profiles")
+    test, steady = folder / "test.jsonl", folder / "steady.jsonl"
+    results["phases"] = {
+        scores: phases(folder / "reuters", test, scores=scores) for scores in ("none", "all")
+    }
+    results["hot"] = hot_functions(
+        ["-q", "classify", "-m", str(folder / "reuters"), "-i", str(steady), "-j", "1",
+         "--scores", "none", "-o", str(folder / "out" / "p.jsonl")]
+    )  # fmt: skip
+    results["imports"] = cold_imports(
+        PYTHON,
+        ["-m", "topictag", "classify", "-m", str(ROOT / "models" / "news-topics"), PARAGRAPH],
+        env=editable_env(),
+    )
+    from topictag.data.inputs import read_items
 
-    progress("throughput: the Reuters test set, whole process")
-    results["test"] = interleaved(systems("test.jsonl"), max(repeats - 2, 3))
-    progress("throughput: 90,000 documents")
-    results["steady"] = interleaved(systems("test-90k.jsonl"), 3 if not args.quick else 1)
+    texts = [item.text for item in read_items(test)]  # type: ignore[union-attr]
+    results["equivalence"] = equivalence(folder / "reuters", texts)
 
     lines = 100_000 if args.quick else 1_000_000
     progress(f"memory: {lines:,} lines")
     big = folder / "test-big.jsonl"
-    test_lines = (folder / "test.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    test_lines = test.read_text(encoding="utf-8").splitlines(keepends=True)
     with open(big, "w", encoding="utf-8") as handle:
         for k in range(lines):
             handle.write(test_lines[k % len(test_lines)])
+    ours = [*TOPICTAG, "classify", "-m", str(folder / "reuters")]
     results["memory"] = {
         "lines": lines,
-        "classify": run(
-            [
-                *TOPICTAG,
-                "classify",
-                "-m",
-                str(folder / "reuters"),
-                "-i",
-                str(big),
-                "-o",
-                str(folder / "big.out.jsonl"),
-            ]
-        ),
-        "serve": run(
-            [*TOPICTAG, "serve", "-m", str(folder / "reuters")], stdin=folder / "test.jsonl"
-        ),
+        "classify": run([*ours, "-i", str(big), "-o", str(folder / "out" / "big.jsonl")]),
+        "serve": run([*TOPICTAG, "serve", "-m", str(folder / "reuters")], stdin=test),
     }
     big.unlink()
 
@@ -195,10 +249,26 @@ def main() -> None:
         "models/news-topics": folder_mib(ROOT / "models" / "news-topics"),
         "Reuters-21578 model": folder_mib(folder / "reuters"),
         "fastText Reuters model": folder_mib(folder / "fasttext.bin"),
-        "scikit-learn Reuters pipeline (joblib)": folder_mib(folder / "sklearn.joblib"),
+        "scikit-learn Reuters pipeline, bigrams (joblib)": folder_mib(folder / "sklearn-2.joblib"),
+        "scikit-learn Reuters pipeline, unigrams (joblib)": folder_mib(folder / "sklearn-1.joblib"),
     }
-    write_table(results, ROOT / "benchmarks" / "results-serve.md")
+    from benchmarks.serve_results import write_results
+
+    write_results(results, ROOT / "benchmarks" / "results-serve.md", quick=args.quick)
     print((ROOT / "benchmarks" / "results-serve.md").read_text(encoding="utf-8"))
+
+
+def editable_env() -> dict[str, str]:
+    """The environment of this checkout's commands: bytecode cached, PYTHONPATH kept."""
+    keep = {"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}
+    return clean_env(**keep)
+
+
+def _version(name: str) -> str:
+    try:
+        return version(name)
+    except Exception:
+        return "-"
 
 
 def pruning(folder: Path) -> list[dict[str, Any]]:
@@ -258,87 +328,6 @@ def pruning(folder: Path) -> list[dict[str, Any]]:
             }
         )
     return rows
-
-
-def write_table(results: dict[str, Any], path: Path) -> None:
-    """Write results-serve.md."""
-    facts = results["facts"]
-    cold = results["cold"]
-    numpy_s = cold["python -c 'import numpy'"].seconds
-    ours_s = cold["topictag classify (one paragraph)"].seconds
-    lines = [
-        "# Serving: cold start, throughput, memory, size",
-        "",
-        f"Produced by `make bench-serve` (`python -m benchmarks.bench_serve`) on {date.today()}, "
-        f"{cpu_model()}, 2 cores. numpy {version('numpy')}, fasttext {version('fasttext')}, "
-        f"scikit-learn {version('scikit-learn')}, topictag {version('topictag')}. Every time is "
-        "a whole process (start, load, read, classify, write); medians of interleaved runs; "
-        "peak RSS summed over the process tree. The Reuters model is `topictag train` with the "
-        "default recipe on the Reuters-21578 training split, labels restricted to "
-        "`categories90.tsv`; fastText is trained on the same split (wordNgrams 2, epoch 25, "
-        "loss ova), scikit-learn is TfidfVectorizer(sublinear_tf) + one-vs-rest LinearSVC.",
-        "",
-        "## Cold start",
-        "",
-        "| command | median s | peak MiB |",
-        "|---|---|---|",
-        *(f"| `{k}` | {v.seconds:.3f} | {v.peak_mib:.0f} |" for k, v in cold.items()),
-        "",
-        f"Ratio topictag / numpy import: **{ours_s / numpy_s:.2f}x** (target: at most 2.5x).",
-        "",
-    ]
-    for key, title, docs in (
-        ("test", "Reuters-21578 test set", facts["test_docs"]),
-        ("steady", "Reuters test set repeated to 90,000 documents", 90_000),
-    ):
-        runs = results[key]
-        words = facts["test_words"] * docs / facts["test_docs"]
-        lines += [
-            f"## Throughput: {title}",
-            "",
-            "| system | median s | documents/s | words/s | peak MiB |",
-            "|---|---|---|---|---|",
-            *(
-                f"| {name} | {r.seconds:.2f} | {docs / r.seconds:,.0f} | {words / r.seconds:,.0f} "
-                f"| {r.peak_mib:.0f} |"
-                for name, r in runs.items()
-            ),
-            "",
-            f"topictag / fastText documents per second: "
-            f"**{runs['fasttext'].seconds / runs['topictag'].seconds:.2f}x**; "
-            f"topictag / scikit-learn: "
-            f"**{runs['scikit-learn'].seconds / runs['topictag'].seconds:.2f}x**.",
-            "",
-        ]
-    memory = results["memory"]
-    lines += [
-        "## Memory",
-        "",
-        f"- `topictag classify` over {memory['lines']:,} lines (the Reuters test set repeated): "
-        f"peak {memory['classify'].peak_mib:.0f} MiB (process tree), "
-        f"{memory['classify'].seconds:.0f} s.",
-        f"- `topictag serve` answering the {facts['test_docs']:,} test documents one line at a "
-        f"time: peak {memory['serve'].peak_mib:.0f} MiB, {memory['serve'].seconds:.1f} s.",
-        "",
-        "## Sizes",
-        "",
-        "| model | MiB on disk |",
-        "|---|---|",
-        *(f"| {k} | {v:.1f} |" for k, v in results["sizes"].items()),
-        "",
-        "## Pruning on Reuters-21578 (test split)",
-        "",
-        "| variant | weights MiB | features | micro F1 | macro F1 | paragraphs whose labels "
-        "changed | largest probability change |",
-        "|---|---|---|---|---|---|---|",
-        *(
-            f"| {r['variant']} | {r['mib']:.2f} | {r['features']:,} | {r['micro_f1']:.3f} | "
-            f"{r['macro_f1']:.3f} | {r['changed']} | {r['max_probability_change']:.1e} |"
-            for r in results["pruning"]
-        ),
-        "",
-    ]
-    path.write_text("\n".join(lines), encoding="utf-8")
 
 
 if __name__ == "__main__":

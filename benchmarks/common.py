@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -47,24 +48,38 @@ CORPORA = {
 
 @dataclass(frozen=True)
 class Run:
-    """One whole-process run: wall seconds and peak RSS of the process tree (MiB)."""
+    """One whole-process run: wall seconds, peak RSS of the process tree (MiB), CPU seconds.
+
+    ``cpu`` is user + system time of the process and the children it waited for (its workers).
+    """
 
     seconds: float
     peak_mib: float
+    cpu: float = 0.0
 
 
-def run(command: list[str], *, stdin: Path | None = None, stdout: Path | None = None) -> Run:
-    """Run a command to completion; measure wall time and the process tree's peak RSS.
+def run(
+    command: list[str],
+    *,
+    stdin: Path | None = None,
+    stdout: Path | None = None,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Run:
+    """Run a command to completion; measure wall time, CPU time and the tree's peak RSS.
 
     RSS is sampled every 20 ms over the process and all its descendants (summed), so forked
-    workers count. Raises CalledProcessError on failure, with the command's stderr.
+    workers count. Raises RuntimeError on failure, with the end of the command's stderr.
     """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     with (
         open(stdin, "rb") if stdin else open(os.devnull, "rb") as source,
         open(stdout, "wb") if stdout else open(os.devnull, "wb") as sink,
     ):
-        process = subprocess.Popen(command, stdin=source, stdout=sink, stderr=subprocess.PIPE)
+        process = subprocess.Popen(
+            command, stdin=source, stdout=sink, stderr=subprocess.PIPE, env=env, cwd=cwd
+        )
         peak = [0]
         done = threading.Event()
 
@@ -79,10 +94,12 @@ def run(command: list[str], *, stdin: Path | None = None, stdout: Path | None = 
         done.set()
         sampler.join()
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if process.returncode:
         tail = err.decode(errors="replace").strip().splitlines()[-3:]
         raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}): {' | '.join(tail)}")
-    return Run(seconds, peak[0] / 2**20)
+    return Run(seconds, peak[0] / 2**20, cpu)
 
 
 def tree_rss(pid: int) -> int:
@@ -119,10 +136,16 @@ def interleaved(
     for _ in range(repeats):
         for name, command in commands.items():
             runs[name].append(run(command, **options))
-    return {
-        name: Run(statistics.median(r.seconds for r in rs), max(r.peak_mib for r in rs))
-        for name, rs in runs.items()
-    }
+    return {name: summarize(rs) for name, rs in runs.items()}
+
+
+def summarize(runs: list[Run]) -> Run:
+    """The median wall and CPU times of several runs, and their largest peak RSS."""
+    return Run(
+        statistics.median(r.seconds for r in runs),
+        max(r.peak_mib for r in runs),
+        statistics.median(r.cpu for r in runs),
+    )
 
 
 def folder_mib(path: Path) -> float:

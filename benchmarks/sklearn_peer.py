@@ -1,16 +1,17 @@
 """The plain scikit-learn peer of the serving benchmark, as whole processes.
 
-    python -m benchmarks.sklearn_peer train CORPUS.jsonl LABELS.tsv MODEL.joblib
+    python -m benchmarks.sklearn_peer train CORPUS.jsonl LABELS.tsv MODEL.joblib [--ngrams N]
     python -m benchmarks.sklearn_peer predict MODEL.joblib TEST.jsonl OUT.jsonl
 
-TfidfVectorizer (sublinear tf) + one-vs-rest LinearSVC; a label is predicted when its decision
-value is positive. The joblib file is our own, written by the train command.
+The pipeline a user would typically write: TfidfVectorizer(sublinear_tf=True,
+ngram_range=(1, N), min_df=2) + one-vs-rest LinearSVC, ``predict``, label names only (N is 2
+by default; 1 gives the unigram row). The joblib file is our own, written by the train command.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 
 
 def main() -> None:
@@ -22,9 +23,13 @@ def main() -> None:
     from sklearn.preprocessing import MultiLabelBinarizer
     from sklearn.svm import LinearSVC
 
-    command, *paths = sys.argv[1:]
-    if command == "train":
-        corpus, label_file, model_path = paths
+    parser = argparse.ArgumentParser()
+    parser.add_argument("command", choices=["train", "predict"])
+    parser.add_argument("paths", nargs=3)
+    parser.add_argument("--ngrams", type=int, default=2)
+    args = parser.parse_args()
+    if args.command == "train":
+        corpus, label_file, model_path = args.paths
         with open(label_file, encoding="utf-8") as handle:
             keep = {line.split("\t")[0] for line in list(handle)[1:]}
         with open(corpus, encoding="utf-8") as handle:
@@ -33,20 +38,22 @@ def main() -> None:
         binarizer = MultiLabelBinarizer()
         Y = binarizer.fit_transform([[x for x in r["labels"] if x in keep] for r in train])
         pipeline = make_pipeline(
-            TfidfVectorizer(sublinear_tf=True), OneVsRestClassifier(LinearSVC())
+            TfidfVectorizer(sublinear_tf=True, ngram_range=(1, args.ngrams), min_df=2),
+            OneVsRestClassifier(LinearSVC()),
         )
         pipeline.fit([r["text"] for r in train], Y)
         joblib.dump({"pipeline": pipeline, "labels": list(binarizer.classes_)}, model_path)
         return
-    model_path, test, output = paths
+    model_path, test, output = args.paths
     saved = joblib.load(model_path)
     with open(test, encoding="utf-8") as handle:
         rows = [json.loads(line) for line in handle]
-    scores = saved["pipeline"].decision_function([r["text"] for r in rows])
+    predicted = saved["pipeline"].predict([r["text"] for r in rows])
     labels = np.asarray(saved["labels"])
     with open(output, "w", encoding="utf-8") as handle:
-        for row, score in zip(rows, scores, strict=True):
-            handle.write(json.dumps({"id": row["id"], "labels": labels[score > 0].tolist()}) + "\n")
+        for row, chosen in zip(rows, predicted, strict=True):
+            names = labels[np.asarray(chosen, dtype=bool)].tolist()
+            handle.write(json.dumps({"id": row["id"], "labels": names}) + "\n")
 
 
 if __name__ == "__main__":

@@ -6,11 +6,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from topictag.model.features import View, build_analyzer
+from topictag.model.features import View, build_analyzer, term_index
 
-TEXTS = st.text(
-    alphabet=st.characters(codec="utf-8", categories=("L", "N", "P", "Z", "S", "Cc")),
-    max_size=300,
+TEXTS = st.one_of(
+    st.text(
+        alphabet=st.characters(codec="utf-8", categories=("L", "N", "P", "Z", "S", "Cc")),
+        max_size=300,
+    ),
+    st.text(alphabet=st.characters(max_codepoint=127), max_size=300),  # the ASCII fast path
+    st.lists(st.sampled_from(["Oil", "a", "_", "I", "x_1", "U.S.", "2", "-", "\x1f", "\t"])).map(
+        "".join
+    ),
 )
 VIEWS = [
     View("word", (1, 1)),
@@ -32,6 +38,14 @@ def test_analyzers_match_scikit_learn(text):
             token_pattern=view.token_pattern if view.analyzer == "word" else None,
         ).build_analyzer()
         assert Counter(build_analyzer(view)(text)) == Counter(reference(text)), view
+
+
+def test_term_index_leaves_out_what_the_analyzer_never_produces():
+    view = View("word", (1, 1))
+    assert term_index(view, ["oil", "a", "gas", "b"]) == {"oil": 0, "gas": 2}
+    assert build_analyzer(view)("A barrel of Oil, a day.") == ["barrel", "of", "oil", "day"]
+    assert term_index(View("word", (1, 1), token_pattern=r"\w+"), ["a"]) == {"a": 0}
+    assert term_index(View("char_wb", (1, 2)), ["a", " a"]) == {"a": 0, " a": 1}
 
 
 def test_word_bigrams_in_order():

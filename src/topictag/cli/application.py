@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 import typer
 
 from topictag._version import __version__
 from topictag.cli import classify, data, evaluate, label, models, train
-from topictag.cli.common import Command, StderrHandler, log
+from topictag.cli.common import Command
+from topictag.cli.logs import setup_logging
 
 app = typer.Typer(
     help="Train, evaluate and serve topic classifiers for news paragraphs.",
@@ -45,9 +45,7 @@ def _main(
     ] = False,
 ) -> None:
     """Train, evaluate and serve topic classifiers for news paragraphs."""
-    log.handlers[:] = [StderrHandler()]
-    log.setLevel(logging.WARNING if quiet else logging.INFO)
-    log.propagate = False
+    setup_logging(quiet=quiet)
 
 
 app.command(cls=Command)(train.train)

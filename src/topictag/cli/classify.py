@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from topictag.cli.classifying import (
+    ClassifyOptions,
+    UsageProblem,
+    cuts_for,
+    is_archive,
+    run_classify,
+)
 from topictag.cli.common import (
     DEFAULT_MODEL,
     MAX_LINE_BYTES,
@@ -20,7 +26,6 @@ from topictag.cli.common import (
     log,
     reports_errors,
 )
-from topictag.cli.progress import progress_display
 
 
 class InputFormat(StrEnum):
@@ -41,29 +46,6 @@ class Scores(StrEnum):
 
 
 _SCORES_HELP = "all: every label's probability; labels: only the given labels'; none: no scores."
-
-
-def _parse_thresholds(values: list[str] | None) -> tuple[float | None, dict[str, float]]:
-    """Split ``--threshold`` values into one for every label and per-label overrides."""
-    overall: float | None = None
-    per_label: dict[str, float] = {}
-    for value in values or []:
-        label, _, number = value.rpartition("=")
-        try:
-            x = float(number)
-        except ValueError:
-            raise typer.BadParameter(
-                f"expected X or LABEL=X with X a number, got {value!r}", param_hint="--threshold"
-            ) from None
-        if not 0.0 <= x <= 1.0:
-            raise typer.BadParameter(
-                f"a threshold is a probability between 0 and 1, got {x:g}", param_hint="--threshold"
-            )
-        if label:
-            per_label[label] = x
-        else:
-            overall = x
-    return overall, per_label
 
 
 @reports_errors
@@ -127,7 +109,10 @@ def classify(
     jobs: Annotated[
         int,
         typer.Option(
-            "--jobs", "-j", min=0, help="Worker processes [default 0: 2 for files and stdin]."
+            "--jobs",
+            "-j",
+            min=0,
+            help="Worker processes [default 0: 1 for TEXT and files under 4 MiB, else 2].",
         ),
     ] = 0,
     quiet: Quiet = False,
@@ -154,154 +139,64 @@ def classify(
     A folder or glob (or --engine dask) writes OUTPUT/REL/NAME.jsonl for each input REL/NAME.EXT
     (JSON Lines, plain or .gz, text, CSV or Parquet).
     """
-    from topictag.data.inputs import items_from_texts, read_items
-    from topictag.model.inference import load_model
-    from topictag.serve.stream import ClassifyStats, Options, classify_stream, render_jsonl
-
     if engine not in ("local", "dask"):
         raise typer.BadParameter("must be local or dask", param_hint="--engine")
-    if engine == "dask" or (input is not None and _is_archive(input)):
-        if text:
-            raise typer.BadParameter("--engine dask and folder inputs read --input, not arguments")
-        if input is None or output is None:
-            raise typer.BadParameter("a folder or glob of files needs --input and --output DIR")
-        if scheduler is not None and engine != "dask":
-            raise typer.BadParameter("--scheduler goes with --engine dask")
-        _classify_archive(
-            model,
-            input,
-            output,
-            engine=engine,
-            scheduler=scheduler,
-            jobs=jobs or 2,
-            resume=resume,
-            thresholds=threshold,
-            top_k=top_k,
-            input_format=input_format.value,
-            text_field=text_field,
-            id_field=id_field,
-            paragraphs=paragraphs,
-            skip_invalid=skip_invalid,
-            batch_size=batch_size,
-            output_format=(format or old_format or TableFormat.jsonl).value,
-            compress=compress,
-        )
-        return
-    if scheduler is not None or resume or compress is not None:
-        raise typer.BadParameter(
-            "--scheduler, --resume and --compress go with a folder output (--engine dask, "
-            "or a folder or glob --input)"
-        )
-    if format == TableFormat.parquet or old_format == TableFormat.parquet:
-        raise typer.BadParameter("parquet is for a folder output", param_hint="--format")
-    if old_format is not None:
-        log.warning("-f for --format is deprecated (-f will mean --force): use --format")
-        format = format or old_format
-    if text and input:
-        raise typer.BadParameter("give paragraphs as arguments or --input, not both")
-    overall, per_label = _parse_thresholds(threshold)
-    if output is not None:
-        from topictag.data.files import check_output_file
-
-        check_output_file(output)
-    loaded = load_model(model)
-    unknown = [label for label in per_label if label not in loaded.labels]
-    if unknown:
-        raise typer.BadParameter(
-            f"unknown label {unknown[0]!r} (the model's labels: {', '.join(loaded.labels)})",
-            param_hint="--threshold",
-        )
-    cuts: float | dict[str, float] | None = overall
-    if per_label:
-        cuts = (
-            per_label
-            if overall is None
-            else {label: per_label.get(label, overall) for label in loaded.labels}
-        )
-    if not text and input in (None, "-") and sys.stdin.isatty():
-        log.info(
-            "reading paragraphs from stdin, one per line (end with Ctrl-D); "
-            "or give TEXT arguments or --input FILE"
-        )
-    on_file = input not in (None, "-") and (output is not None or not sys.stdout.isatty())
-    with progress_display(show=on_file) as progress:
-        items: Iterable[Any] = (
-            items_from_texts(text)
-            if text
-            else read_items(
-                input or "-",
+    try:
+        if engine == "dask" or (input is not None and is_archive(input)):
+            if text:
+                raise UsageProblem("--engine dask and folder inputs read --input, not arguments")
+            if input is None or output is None:
+                raise UsageProblem("a folder or glob of files needs --input and --output DIR")
+            if scheduler is not None and engine != "dask":
+                raise UsageProblem("--scheduler goes with --engine dask")
+            _classify_archive(
+                model,
+                input,
+                output,
+                engine=engine,
+                scheduler=scheduler,
+                jobs=jobs or 2,
+                resume=resume,
+                thresholds=threshold,
+                top_k=top_k,
                 input_format=input_format.value,
                 text_field=text_field,
                 id_field=id_field,
-                whole=paragraphs,
+                paragraphs=paragraphs,
+                skip_invalid=skip_invalid,
+                batch_size=batch_size,
+                output_format=(format or old_format or TableFormat.jsonl).value,
+                compress=compress,
+            )
+            return
+        if scheduler is not None or resume or compress is not None:
+            raise UsageProblem(
+                "--scheduler, --resume and --compress go with a folder output (--engine dask, "
+                "or a folder or glob --input)"
+            )
+        run_classify(
+            ClassifyOptions(
+                text=tuple(text or ()),
+                model=model,
+                input=input,
+                input_format=input_format.value,
+                text_field=text_field,
+                id_field=id_field,
+                format=None if format is None else format.value,
+                old_format=None if old_format is None else old_format.value,
+                output=output,
+                top_k=top_k,
+                threshold=tuple(threshold or ()),
+                paragraphs=paragraphs,
+                scores=scores.value,
+                skip_invalid=skip_invalid,
+                batch_size=batch_size,
+                jobs=jobs,
                 max_line_bytes=max_line_bytes,
-                progress=progress,
             )
         )
-        stats = ClassifyStats()
-        table = format == TableFormat.table or (
-            format is None and output is None and sys.stdout.isatty()
-        )
-        chunks = classify_stream(
-            loaded,
-            items,
-            render=_table if table else render_jsonl,
-            stats=stats,
-            options=Options(cuts, top_k, paragraphs, "all" if table else scores.value),
-            batch_size=batch_size,
-            jobs=jobs if jobs else (1 if text else 2),
-            skip_invalid=skip_invalid,
-            on_skip=lambda error: log.warning("skipped %s", error),
-        )
-        if output is not None:
-            from topictag.data.files import atomic_write
-
-            with atomic_write(output) as handle:
-                for chunk in chunks:
-                    handle.write(chunk)
-        else:
-            for chunk in chunks:
-                sys.stdout.write(chunk)
-                sys.stdout.flush()
-    if stats.unknown:
-        log.warning(
-            "%d paragraph(s) had no n-gram the model knows (known_terms 0): no labels given",
-            stats.unknown,
-        )
-    from topictag.model.shift import known_share_warning
-
-    drifted = known_share_warning(loaded.manifest, stats.known_terms, stats.terms)
-    if drifted:
-        log.warning("%s", drifted)
-    if stats.skipped or stats.inputs > 1:
-        log.info(
-            "classified %d paragraph(s)%s",
-            stats.paragraphs,
-            f", skipped {stats.skipped} invalid line(s)" if stats.skipped else "",
-        )
-
-
-def _thresholds_for(loaded: Any, values: list[str] | None) -> float | dict[str, float] | None:
-    """The ``--threshold`` values as the model's labels see them."""
-    overall, per_label = _parse_thresholds(values)
-    unknown = [label for label in per_label if label not in loaded.labels]
-    if unknown:
-        raise typer.BadParameter(
-            f"unknown label {unknown[0]!r} (the model's labels: {', '.join(loaded.labels)})",
-            param_hint="--threshold",
-        )
-    if not per_label:
-        return overall
-    if overall is None:
-        return per_label
-    return {label: per_label.get(label, overall) for label in loaded.labels}
-
-
-def _is_archive(source: str) -> bool:
-    """A folder, a glob or a remote path: many files in, a folder out."""
-    if source == "-" or Path(source).is_file():
-        return False
-    return Path(source).is_dir() or "://" in source or any(c in source for c in "*?[")
+    except UsageProblem as problem:
+        raise typer.BadParameter(problem.message, param_hint=problem.param_hint) from None
 
 
 def _classify_archive(model: str, source: str, output: Path, **settings: Any) -> None:
@@ -310,13 +205,11 @@ def _classify_archive(model: str, source: str, output: Path, **settings: Any) ->
     from topictag.serve.archive import ArchiveOptions, FileResult, classify_archive
 
     if settings["input_format"] not in ("auto", "text", "jsonl", "csv", "parquet"):
-        raise typer.BadParameter(
-            "must be auto, text, jsonl, csv or parquet", param_hint="--input-format"
-        )
+        raise UsageProblem("must be auto, text, jsonl, csv or parquet", "--input-format")
     if settings["output_format"] not in ("jsonl", "parquet"):
-        raise typer.BadParameter("must be jsonl or parquet for a folder", param_hint="--format")
+        raise UsageProblem("must be jsonl or parquet for a folder", "--format")
     if settings["compress"] not in (None, "gzip"):
-        raise typer.BadParameter("must be gzip", param_hint="--compress")
+        raise UsageProblem("must be gzip", "--compress")
     loaded = load_model(model)
     options = ArchiveOptions(
         input_format=settings["input_format"],
@@ -325,7 +218,7 @@ def _classify_archive(model: str, source: str, output: Path, **settings: Any) ->
         paragraphs=settings["paragraphs"],
         skip_invalid=settings["skip_invalid"],
         batch_size=settings["batch_size"],
-        thresholds=_thresholds_for(loaded, settings["thresholds"]),
+        thresholds=cuts_for(loaded, settings["thresholds"] or ()),
         top_k=settings["top_k"],
         output_format=settings["output_format"],
         compress=settings["compress"],
@@ -502,20 +395,3 @@ def _serve_stdin(model: str, top_k: int | None, scores: str, max_line_bytes: int
         stats.answered + stats.refused,
         f", {stats.refused} answered with an error" if stats.refused else "",
     )
-
-
-def _table(rows: list[dict[str, Any]]) -> str:
-    cells = []
-    for row in rows:
-        ident = row["id"] + (f" ¶{row['paragraph']}" if "paragraph" in row else "")
-        ident += " (article)" if row.get("article") else ""
-        top = sorted(row["scores"].items(), key=lambda kv: -kv[1])[:3]
-        cells.append(
-            (
-                ident,
-                ", ".join(row["labels"]) or "-",
-                "  ".join(f"{label} {p:.2f}" for label, p in top),
-            )
-        )
-    widths = [max(len(c[k]) for c in cells) for k in range(2)]
-    return "".join(f"{a.ljust(widths[0])}  {b.ljust(widths[1])}  {c}\n" for a, b, c in cells)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from topictag.cli.common import log
+from topictag.cli.logs import log
 from topictag.progress import Progress, Step
 
 PLAIN_INTERVAL = 1.0  # seconds between plain progress lines, at least

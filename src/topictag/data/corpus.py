@@ -224,7 +224,9 @@ def parse_json_object(text: str, *, source: str, line: int) -> dict[str, Any]:
         Naming the source, line and problem.
     """
     try:
-        obj = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+        if text.startswith("\ufeff"):  # as json.loads refuses it
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        obj = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise DataError(
             f"malformed JSON: {exc.msg} at column {exc.colno}", source=source, line=line
@@ -258,6 +260,10 @@ def _finite_float(literal: str) -> float:
     if math.isinf(value):
         raise _NotJSON(f"number {literal[:20]}{'...' if len(literal) > 20 else ''} is out of range")
     return value
+
+
+# json.loads(text, parse_constant=..., parse_float=...) without building a decoder per line
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")

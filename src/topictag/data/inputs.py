@@ -201,6 +201,8 @@ def _parquet_items(
 
 
 def _carry(obj: Mapping[str, Any], skip: tuple[str, ...]) -> dict[str, Any]:
+    if len(obj) <= len(skip) and all(map(skip.__contains__, obj)):
+        return {}  # the common row: nothing but the text and the id
     # "id" is never carried: the output's id is the --id-field value
     fields = {k: v for k, v in obj.items() if k not in skip and k not in RESERVED and k != "id"}
     if "labels" in obj and "labels" not in skip:
@@ -241,7 +243,7 @@ def _jsonl_items(
             seen = True
             yield line
             continue
-        if not line.strip():
+        if not line or line.isspace():
             continue
         seen = True
         try:

@@ -8,7 +8,6 @@ decides whether to stop or skip it.
 
 from __future__ import annotations
 
-import json
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -17,12 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from topictag.data.articles import article_probabilities, split_paragraphs
 from topictag.data.inputs import Item
 from topictag.errors import DataError
 from topictag.model.decision import SINGLE_LABEL
 from topictag.model.inference import Model, Scores
 from topictag.serve.pool import Workers
+from topictag.serve.rendering import JSONText, probabilities_json
+from topictag.serve.rendering import render_jsonl as render_jsonl  # re-exported
 
 
 @dataclass
@@ -151,19 +151,16 @@ def classify_stream(
     """
     with Workers(jobs, (model, options, render)) as workers:
         if not workers.parallel:
-            for rows in classify_items(
-                model,
+            for batch in batches(
                 items,
-                stats=stats,
                 batch_size=batch_size,
-                thresholds=options.thresholds,
-                top_k=options.top_k,
-                paragraphs=options.paragraphs,
-                scores=options.scores,
+                stats=stats,
                 skip_invalid=skip_invalid,
                 on_skip=on_skip,
             ):
-                yield render(rows)
+                text, counts = _classify_and_render(model, options, render, batch)
+                stats.add(counts)
+                yield text
             return
         yield from _classify_in_workers(
             workers,
@@ -217,19 +214,41 @@ def _classify_in_workers(
         if isinstance(got, BaseException):
             failure = got
             break
-        pending.append(workers.submit(_render_batch, got))
+        pending.append(workers.submit(_render_batch, _columns(got)))
     while pending:  # rows read before an error are still answered, in order
         yield _collect(pending.popleft(), stats)
     if failure is not None:
         raise failure
 
 
+Columns = tuple[list[str], list[str], list[dict[str, Any]]]
+
+
+def _columns(batch: list[Item]) -> Columns:
+    """A batch as three lists (ids, texts, fields): pickled for a worker in a quarter of the
+    time its Item objects take."""
+    return [i.id for i in batch], [i.text for i in batch], [i.fields for i in batch]
+
+
 def _render_batch(
-    state: tuple[Model, Options, Callable[[list[dict[str, Any]]], str]], batch: list[Item]
+    state: tuple[Model, Options, Callable[[list[dict[str, Any]]], str]], columns: Columns
 ) -> tuple[str, ClassifyStats]:
     """Classify and render one batch (run by :class:`Workers`)."""
     model, options, render = state
-    rows, counts = classify_batch(model, batch, options)
+    return _classify_and_render(model, options, render, list(map(Item, *columns)))
+
+
+def _classify_and_render(
+    model: Model,
+    options: Options,
+    render: Callable[[list[dict[str, Any]]], str],
+    batch: list[Item],
+) -> tuple[str, ClassifyStats]:
+    """Classify one batch and render it; JSON Lines get every row's scores as text at once."""
+    texts, pieces = batch_texts(batch, paragraphs=options.paragraphs)
+    rows, counts = batch_rows(
+        model, batch, texts, pieces, model.score(texts), options, as_text=render is render_jsonl
+    )
     return render(rows), counts
 
 
@@ -237,12 +256,6 @@ def _collect(future: Any, stats: ClassifyStats) -> str:
     text, counts = future.result()
     stats.add(counts)
     return str(text)
-
-
-def render_jsonl(rows: list[dict[str, Any]]) -> str:
-    """Render output rows as JSON Lines."""
-    dumps = json.JSONEncoder(ensure_ascii=False).encode
-    return "".join(dumps(row) + "\n" for row in rows)
 
 
 def classify_batch(
@@ -257,6 +270,8 @@ def batch_texts(items: list[Item], *, paragraphs: bool) -> tuple[list[str], list
     """Return the texts a batch scores, and each item's paragraphs in article mode (else None)."""
     if not paragraphs:
         return [item.text for item in items], None
+    from topictag.data.articles import split_paragraphs  # its patterns compile on import
+
     pieces = [split_paragraphs(item.text) for item in items]
     return [p for parts in pieces for p in parts], pieces
 
@@ -268,28 +283,46 @@ def batch_rows(
     pieces: list[list[str]] | None,
     scores: Scores,
     options: Options,
+    *,
+    as_text: bool = False,
 ) -> tuple[list[dict[str, Any]], ClassifyStats]:
     """Turn a batch's scores into its output rows and counts.
 
     ``texts`` and ``pieces`` are what :func:`batch_texts` returned for ``items``, and ``scores``
-    is ``model.score(texts)`` (or the rows of a larger batch that belong to these texts).
+    is ``model.score(texts)`` (or the rows of a larger batch that belong to these texts). With
+    ``as_text``, every label's probabilities (``scores="all"``) come as their JSON text, for
+    :func:`render_jsonl` alone.
     """
     counts = ClassifyStats(inputs=len(items))
     known = scores.known_terms > 0
     labels = model.labels_of(scores, thresholds=options.thresholds, top_k=options.top_k)
     counts.paragraphs = len(texts)
-    counts.unknown = sum(1 for text, k in zip(texts, known, strict=True) if text.strip() and not k)
+    counts.unknown = sum(1 for i in np.flatnonzero(~known).tolist() if texts[i].strip())
     counts.known_terms = int(scores.known_terms.sum())
     counts.terms = int(scores.terms.sum())
     names = model.labels
-    proba = np.round(scores.proba, 6).tolist()
-    terms = scores.known_terms.tolist()
     keep = options.scores
+    terms = scores.known_terms.tolist()
     if pieces is None:
+        if keep == "none":
+            return [
+                {"id": item.id, **item.fields, "labels": labels[i], "known_terms": terms[i]}
+                for i, item in enumerate(items)
+            ], counts
+        if keep == "all" and as_text:  # every row's scores as JSON text, at once
+            rendered = map(JSONText, probabilities_json(scores.proba, names))
+            return [
+                {"id": item.id, **item.fields, "labels": labels[i], "scores": s, "known_terms": t}
+                for i, (item, s, t) in enumerate(zip(items, rendered, terms, strict=True))
+            ], counts
+        proba = np.round(scores.proba, 6).tolist()
         return [
             _row(item.id, item.fields, labels[i], proba[i], names, keep, known_terms=terms[i])
             for i, item in enumerate(items)
         ], counts
+    from topictag.data.articles import article_probabilities
+
+    proba = np.round(scores.proba, 6).tolist()
     rows: list[dict[str, Any]] = []
     start = 0
     single = model.mode == SINGLE_LABEL
