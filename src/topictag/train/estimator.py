@@ -22,9 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.model_selection import GroupKFold
-from sklearn.svm import LinearSVC
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
@@ -38,9 +36,8 @@ from topictag.model.decision import (
 )
 from topictag.serve.pool import Workers
 from topictag.train.calibration import calibrate
+from topictag.train.linear import fit_binary
 from topictag.train.recipe import CLASSIFIERS
-
-SGD_MAX_EPOCHS = 30  # SGD passes over the data at most this often (liblinear uses max_iter)
 
 #: Checks of scikit-learn's suite that cannot pass, with the reason (``check_estimator``'s
 #: ``expected_failed_checks``).
@@ -67,6 +64,12 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         Passed to each binary model.
     max_iter : int, default=2000
         Solver iterations (SGD epochs: at most 30).
+    nb_weights : bool, default=False
+        Scale each label's features by their naive Bayes log-count ratios before its fit
+        (NBSVM); folded into the coefficients (:mod:`topictag.train.linear`).
+    average_with : {None, "linear-svc", "logistic", "sgd"}, default=None
+        A second binary model fitted on the same rows; each label's coefficients are the mean
+        of the two.
     mode : {"multi-label", "single-label"}, default="multi-label"
         For an indicator ``y``: multi-label predicts every label at or above its threshold,
         single-label the most probable one. A 1-D ``y`` (one class per sample) is always
@@ -119,6 +122,8 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         "C": [Interval(Real, 0, None, closed="neither")],
         "class_weight": [StrOptions({"balanced"}), None],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "nb_weights": ["boolean"],
+        "average_with": [StrOptions(set(CLASSIFIERS)), None],
         "mode": [StrOptions({MULTI_LABEL, SINGLE_LABEL})],
         "cv_folds": [Interval(Integral, 2, None, closed="left")],
         "min_positives": [Interval(Integral, 0, None, closed="left")],
@@ -135,6 +140,8 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         C: float = 1.0,
         class_weight: str | None = None,
         max_iter: int = 2000,
+        nb_weights: bool = False,
+        average_with: str | None = None,
         mode: str = MULTI_LABEL,
         cv_folds: int = 3,
         min_positives: int = 3,
@@ -147,6 +154,8 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         self.C = C
         self.class_weight = class_weight
         self.max_iter = max_iter
+        self.nb_weights = nb_weights
+        self.average_with = average_with
         self.mode = mode
         self.cv_folds = cv_folds
         self.min_positives = min_positives
@@ -232,6 +241,13 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         for (_, held_out), (coef, intercept, _) in zip(splits, fits, strict=False):
             oof[held_out] = X[held_out] @ coef.T + intercept
         return oof, (fits[-1] if final else None)
+
+    def fit_row_sets(
+        self, X: Any, Y: np.ndarray, row_sets: list[np.ndarray]
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Fit every label of an indicator ``Y`` on each set of rows of a CSR ``X`` at once;
+        return ``(coef, intercept)`` per row set (what :meth:`cross_fit` runs on its folds)."""
+        return [(coef, b) for coef, b, _ in self._fit_all(X, Y, row_sets, self._seed())]
 
     def _seed(self) -> int:
         """The integer seed of folds and solvers (drawn once from a RandomState or None)."""
@@ -340,29 +356,16 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         return coef, intercept, np.array([n for _, _, n in fits], dtype=np.int64)
 
     def _fit_binary(self, X: Any, y: np.ndarray, seed: int) -> tuple[np.ndarray, float, int]:
-        if y.min() == y.max():  # a fold without positives (or negatives): constant score
-            return np.zeros(X.shape[1]), -1.0 if y.max() == 0 else 1.0, 0
-        model = self._binary_model(X.shape[0], seed)
-        model.fit(X, y)
-        coef = np.asarray(model.coef_[0], dtype=np.float64)
-        return coef, float(model.intercept_[0]), int(np.max(model.n_iter_))
-
-    def _binary_model(self, n_samples: int, seed: int) -> Any:
-        if self.classifier == "linear-svc":
-            return LinearSVC(
-                C=self.C, class_weight=self.class_weight, max_iter=self.max_iter, random_state=seed
-            )
-        if self.classifier == "logistic":
-            return LogisticRegression(
-                C=self.C, class_weight=self.class_weight, max_iter=self.max_iter, solver="liblinear"
-            )
-        return SGDClassifier(
-            loss="modified_huber",
-            alpha=1.0 / (self.C * n_samples),
+        return fit_binary(
+            X,
+            y,
+            classifier=self.classifier,
+            C=self.C,
             class_weight=self.class_weight,
-            max_iter=min(self.max_iter, SGD_MAX_EPOCHS),
-            tol=1e-3,
-            random_state=seed,
+            max_iter=self.max_iter,
+            seed=seed,
+            nb_weights=self.nb_weights,
+            average_with=self.average_with,
         )
 
 

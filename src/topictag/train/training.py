@@ -147,11 +147,12 @@ def train_model(
             space=search_space,
             n_jobs=n_jobs,
             progress=progress,
+            evaluate_rows=len(test),
         )
         tuning = {
             "budget_seconds": tune_budget,
             "trials": [t.to_json() for t in trials],
-            "best": max((t for t in trials if t.status == "done"), key=lambda t: t.score).number,
+            "best": next(t.number for t in trials if t.chosen),
         }
     report(progress, "fitting", 0, 1)
     pipeline = _fit(
