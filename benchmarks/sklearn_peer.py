@@ -1,10 +1,13 @@
-"""The plain scikit-learn peer of the serving benchmark, as whole processes.
+"""The plain scikit-learn pipeline, the peer of the benchmarks, as whole processes.
 
-    python -m benchmarks.sklearn_peer train CORPUS.jsonl LABELS.tsv MODEL.joblib
+    python -m benchmarks.sklearn_peer train CORPUS.jsonl LABELS.tsv|- MODEL.joblib
     python -m benchmarks.sklearn_peer predict MODEL.joblib TEST.jsonl OUT.jsonl
 
-TfidfVectorizer (sublinear tf) + one-vs-rest LinearSVC; a label is predicted when its decision
-value is positive. The joblib file is our own, written by the train command.
+TfidfVectorizer (sublinear tf) + LinearSVC with scikit-learn's defaults, what one writes by
+hand: on single-label data (every training row has one label) LinearSVC over the classes, the
+highest decision value predicted; otherwise one-vs-rest LinearSVC, a label predicted when its
+decision value is positive. ``-`` for LABELS keeps every label. Trained on the rows whose split
+is not ``test``. The joblib file is our own, written by the train command.
 """
 
 from __future__ import annotations
@@ -25,28 +28,42 @@ def main() -> None:
     command, *paths = sys.argv[1:]
     if command == "train":
         corpus, label_file, model_path = paths
-        with open(label_file, encoding="utf-8") as handle:
-            keep = {line.split("\t")[0] for line in list(handle)[1:]}
+        keep = None
+        if label_file != "-":
+            with open(label_file, encoding="utf-8") as handle:
+                keep = {line.split("\t")[0] for line in list(handle)[1:]}
         with open(corpus, encoding="utf-8") as handle:
             rows = [json.loads(line) for line in handle]
-        train = [r for r in rows if r["split"] == "train"]
-        binarizer = MultiLabelBinarizer()
-        Y = binarizer.fit_transform([[x for x in r["labels"] if x in keep] for r in train])
-        pipeline = make_pipeline(
-            TfidfVectorizer(sublinear_tf=True), OneVsRestClassifier(LinearSVC())
-        )
-        pipeline.fit([r["text"] for r in train], Y)
-        joblib.dump({"pipeline": pipeline, "labels": list(binarizer.classes_)}, model_path)
+        train = [r for r in rows if r.get("split") != "test"]
+        labels = [[x for x in r["labels"] if keep is None or x in keep] for r in train]
+        texts = [r["text"] for r in train]
+        single = all(len(x) == 1 for x in labels)
+        if single:
+            pipeline = make_pipeline(TfidfVectorizer(sublinear_tf=True), LinearSVC())
+            pipeline.fit(texts, [x[0] for x in labels])
+            classes = list(pipeline.classes_)
+        else:
+            binarizer = MultiLabelBinarizer()
+            Y = binarizer.fit_transform(labels)
+            pipeline = make_pipeline(
+                TfidfVectorizer(sublinear_tf=True), OneVsRestClassifier(LinearSVC())
+            )
+            pipeline.fit(texts, Y)
+            classes = list(binarizer.classes_)
+        joblib.dump({"pipeline": pipeline, "labels": classes, "single": single}, model_path)
         return
     model_path, test, output = paths
     saved = joblib.load(model_path)
     with open(test, encoding="utf-8") as handle:
         rows = [json.loads(line) for line in handle]
-    scores = saved["pipeline"].decision_function([r["text"] for r in rows])
+    scores = np.asarray(saved["pipeline"].decision_function([r["text"] for r in rows]))
     labels = np.asarray(saved["labels"])
+    if scores.ndim == 1:  # two classes: one column, the second class's side
+        scores = np.stack([-scores, scores], axis=1)
     with open(output, "w", encoding="utf-8") as handle:
         for row, score in zip(rows, scores, strict=True):
-            handle.write(json.dumps({"id": row["id"], "labels": labels[score > 0].tolist()}) + "\n")
+            chosen = [labels[score.argmax()]] if saved.get("single") else labels[score > 0]
+            handle.write(json.dumps({"id": row["id"], "labels": list(map(str, chosen))}) + "\n")
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ SEARCH_SPACE: Space = {
     },
     "model": {
         "classifier": ["linear-svc", "logistic", "sgd"],
-        "C": [0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0],
+        "C": [0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0],
         "class_weight": [None, "balanced"],
         "nb_weights": [False, True],
         "average_with": [None, "linear-svc", "logistic"],

@@ -1,26 +1,18 @@
 """Searching for a better recipe on the training rows, within a time or trial budget.
 
 ``topictag train --tune`` tries recipes in the order :func:`topictag.train.space.proposals`
-gives (the recipe as given, the warm starts of the corpus's mode, a coordinate sweep around the
-best so far, then random changes of it). Each trial is scored by
-:func:`topictag.train.scoring.score_config`: grouped K-fold on the training rows, calibration
-and thresholds fitted on other folds than the one they are scored on, the objective of the mode
-(accuracy for single-label data, the mean of micro- and macro-F1 for multi-label data). The
-test split is never seen.
+gives and scores each with :func:`topictag.train.scoring.score_config` (grouped K-fold on the
+training rows; nothing scored on rows it was fitted on; the test split is never seen). On
+corpora of :data:`MIN_HALVING_ROWS` rows or more a trial is first scored on a third of the
+groups (successive halving's first rung) and goes on to all rows only if it could still be
+chosen: a recipe simpler than the one chosen so far within (ONE_SE + PROMOTE_SE) paired
+standard errors of the best there, another within PROMOTE_SE. The winner follows the
+one-standard-error rule: the simplest recipe (:func:`topictag.train.space.simplicity`) whose
+score on all rows is within ONE_SE paired bootstrap standard errors of the best.
 
-More trials fit a budget because (1) feature matrices are cached across trials that share a
-view, and (2) on corpora of :data:`MIN_HALVING_ROWS` rows or more, a trial is first scored on
-a third of the groups (successive halving's first rung) and goes on to all rows only when it
-is not clearly worse there than the best recipe so far was on the same rows (a gap below
-:data:`PROMOTE_SE` paired standard errors).
-
-The winner follows the one-standard-error rule: among the recipes scored on all rows, the
-simplest (:func:`topictag.train.space.simplicity`: fewest feature entries per paragraph, then
-fewest extras, then the smallest C) whose score is within one paired bootstrap standard error
-of the best score. With ``trials=N`` the search is deterministic for a seed. With a time
-``budget`` it stops starting trials when the time left would not cover the next one, the final
-fit and classifying the test rows; a trial whose cost, estimated from its feature matrix,
-would not fit is skipped.
+With ``trials=N`` the search is deterministic for a seed. With a time ``budget`` it stops
+starting trials when the time left would not cover the next one, the final fit and classifying
+the test rows; a trial whose estimated cost would not fit is skipped.
 """
 
 from __future__ import annotations
@@ -207,8 +199,10 @@ class _Search:
         self.cache = FeatureCache(texts)
         self.subset = _subset(self.groups, base.seed) if len(texts) >= MIN_HALVING_ROWS else None
         self.done: list[_Done] = []
+        self.chosen: _Done | None = None  # the recipe the search would return now
+        self._errors: dict[tuple[int, int], float] = {}  # paired standard errors, by trials
         self.durations: list[float] = []  # seconds of each trial's first scoring
-        self.cost_per_entry: dict[tuple[str, str | None], float] = {}
+        self.costs: dict[tuple[str, str | None], list[float]] = {}  # fit seconds per entry
 
     def run(self, trial: Trial, config: TrainConfig, left: float | None, clock: Any) -> None:
         """Score a trial (first rung, then all rows if promoted); record it in ``trial``."""
@@ -219,17 +213,15 @@ class _Search:
                 screen = self._score(config, self.subset, left)
                 trial.screen_score = screen.objective
                 self.durations.append(clock() - started)
-                if self.done and not self._promising(screen):
+                screen_fit = self._observe(config, screen, clock() - started)
+                slow = left is not None and not self._fits_in(
+                    config, screen_fit, left - clock() + started
+                )
+                if (self.done and not self._promising(screen)) or slow:
                     trial.status = "screened"
-                    log.info("tuning: trial %d screened out (%.4f): %s", trial.number,
-                             screen.objective, trial.changes)  # fmt: skip
-                    return
-                if left is not None and not self._fits_in(
-                    config, screen, left - (clock() - started)
-                ):
-                    trial.status = "screened"
-                    log.info("tuning: trial %d too slow on all rows for the time left",
-                             trial.number)  # fmt: skip
+                    why = "too slow for the time left" if slow else f"{screen.objective:.4f}"
+                    log.info("tuning: trial %d screened out (%s): %s", trial.number, why,
+                             trial.changes)  # fmt: skip
                     return
             full_started = clock()
             remaining = None if left is None else left - (full_started - started)
@@ -246,17 +238,14 @@ class _Search:
                 raise DataError(f"the recipe as given cannot be trained: {error}") from None
             log.info("tuning: trial %d failed (%s): %s", trial.number, error, trial.changes)
             return
-        fit_seconds = max(clock() - full_started - full.featurize_seconds, 0.0)
-        key = (config.model.classifier, config.model.average_with)
-        if full.entries:
-            per_entry = fit_seconds / full.entries
-            self.cost_per_entry[key] = max(self.cost_per_entry.get(key, 0.0), per_entry)
-        trial.status = "done"
-        trial.score, trial.micro_f1 = full.objective, full.micro_f1
-        trial.macro_f1, trial.accuracy = full.macro_f1, full.accuracy
-        trial.entries_per_row = full.entries_per_row
+        fit_seconds = self._observe(config, full, clock() - full_started)
+        trial.status, trial.score, trial.micro_f1 = "done", full.objective, full.micro_f1
+        trial.macro_f1, trial.accuracy, trial.entries_per_row = (
+            full.macro_f1, full.accuracy, full.entries_per_row
+        )  # fmt: skip
         best = self.best()
         self.done.append(_Done(trial, config, full, screen, fit_seconds))
+        self.chosen = self._choose()
         log.info(
             "tuning: trial %d: score %.4f (micro F1 %.4f, macro F1 %.4f) in %.1f s%s %s",
             trial.number, full.objective, full.micro_f1, full.macro_f1, clock() - started,
@@ -264,12 +253,25 @@ class _Search:
             trial.changes or "(the recipe as given)",
         )  # fmt: skip
 
-    def _score(self, config: TrainConfig, rows: np.ndarray | None, left: float | None) -> Score:
-        limit = None
-        if left is not None and self.cost_per_entry:
+    def _observe(self, config: TrainConfig, score: Score, seconds: float) -> float:
+        """Record what a scoring's fits cost per feature entry; return their seconds."""
+        fit_seconds = max(seconds - score.featurize_seconds, 0.0)
+        if score.entries:
             key = (config.model.classifier, config.model.average_with)
-            slowest = max(self.cost_per_entry.values())
-            limit = (left, self.cost_per_entry.get(key, slowest * (1 + (key[1] is not None))))
+            self.costs.setdefault(key, []).append(fit_seconds / score.entries)
+        return fit_seconds
+
+    def _per_entry(self, config: TrainConfig) -> float:
+        """Fit seconds per feature entry: the median seen for the classifier (and the second
+        model), else for any classifier, twice that with a second model; 0 before any."""
+        key = (config.model.classifier, config.model.average_with)
+        if key in self.costs:
+            return float(np.median(self.costs[key]))
+        seen = [cost for costs in self.costs.values() for cost in costs]
+        return float(np.median(seen)) * (1 + (key[1] is not None)) if seen else 0.0
+
+    def _score(self, config: TrainConfig, rows: np.ndarray | None, left: float | None) -> Score:
+        limit = None if left is None or not self.costs else (left, self._per_entry(config))
         return self.score(
             config,
             self.texts,
@@ -288,8 +290,14 @@ class _Search:
         return max(self.done, key=lambda d: d.full.objective, default=None)
 
     def _promising(self, screen: Score) -> bool:
-        best = self.best()
-        if best is None or best.screen is None:
+        """Whether a recipe scored on the first rung may be chosen once scored on all rows.
+
+        A recipe simpler than the one chosen so far may be chosen within one standard error of
+        the best; any other must beat the best. So: a gap to the best recipe's first-rung score
+        below (ONE_SE + PROMOTE_SE) paired standard errors, or below PROMOTE_SE of them.
+        """
+        best, chosen = self.best(), self.chosen
+        if best is None or best.screen is None or chosen is None or chosen.screen is None:
             return True
         gap = best.screen.objective - screen.objective
         if gap <= 0:
@@ -299,18 +307,18 @@ class _Search:
             best.screen, screen, self.Y[self.subset], self.groups[self.subset],
             mode=self.mode, seed=self.base.seed,
         )  # fmt: skip
-        return gap < PROMOTE_SE * se
+        simpler = screen.entries_per_row < chosen.screen.entries_per_row
+        return gap < (ONE_SE + PROMOTE_SE if simpler else PROMOTE_SE) * se
 
-    def _fits_in(self, config: TrainConfig, screen: Score, left: float) -> bool:
-        """Whether scoring on all rows, and then this recipe's final fit, fit in ``left``."""
+    def _fits_in(self, config: TrainConfig, screen_fit: float, left: float) -> bool:
+        """Whether scoring on all rows, and then this recipe's final fit, fit in ``left``
+        (from what its fits on the first rung's rows took)."""
         assert self.subset is not None
-        key = (config.model.classifier, config.model.average_with)
-        per_entry = self.cost_per_entry.get(key, max(self.cost_per_entry.values(), default=0.0))
-        seconds = screen.entries * len(self.texts) / len(self.subset) * per_entry
+        seconds = screen_fit * len(self.texts) / len(self.subset) * FINAL_FIT_MARGIN
         folds = config.decision.cv_folds
         final = seconds * (folds + 1) / folds + self.cache.cost(config.features)
-        best = self.best()
-        kept = 0.0 if best is None else FINAL_FIT_MARGIN * self._final_seconds(best)
+        chosen = self.chosen
+        kept = 0.0 if chosen is None else FINAL_FIT_MARGIN * self._final_seconds(chosen)
         return seconds + max(FINAL_FIT_MARGIN * final - kept, 0.0) <= left
 
     def _final_seconds(self, done: _Done) -> float:
@@ -318,33 +326,44 @@ class _Search:
         return done.fit_seconds * (folds + 1) / folds + self.cache.cost(done.config.features)
 
     def reserve(self, evaluate_rows: int) -> float:
-        """Seconds to keep for the final fit of the best recipe and classifying the test rows."""
-        best = self.best()
-        if best is None:
+        """Seconds to keep for the final fit of the recipe chosen so far and classifying the
+        test rows (a trial that would change the choice checks its own cost)."""
+        chosen = self.chosen
+        if chosen is None:
             return 0.0
-        featurize = self.cache.cost(best.config.features)
+        featurize = self.cache.cost(chosen.config.features)
         serving = SERVING_FACTOR * featurize * evaluate_rows / max(len(self.texts), 1)
-        return FINAL_FIT_MARGIN * (self._final_seconds(best) + serving)
+        return FINAL_FIT_MARGIN * (self._final_seconds(chosen) + serving)
 
-    def choose(self) -> _Done:
+    def _standard_error(self, best: _Done, other: _Done) -> float:
+        key = (best.trial.number, other.trial.number)
+        if key not in self._errors:
+            self._errors[key] = paired_standard_error(
+                best.full, other.full, self.Y, self.groups, mode=self.mode, seed=self.base.seed
+            )
+        return self._errors[key]
+
+    def _choose(self) -> _Done | None:
         """The simplest recipe within ONE_SE paired standard errors of the best."""
         best = self.best()
         if best is None:
-            raise DataError("tuning finished no trial; give a larger --budget")
+            return None
         eligible = [
             done
             for done in self.done
             if done is best
             or best.full.objective - done.full.objective
-            <= ONE_SE
-            * paired_standard_error(
-                best.full, done.full, self.Y, self.groups, mode=self.mode, seed=self.base.seed
-            )
+            <= ONE_SE * self._standard_error(best, done)
         ]
-        chosen = min(
-            eligible,
-            key=lambda d: (simplicity(d.config, d.full.entries_per_row), d.trial.number),
+        return min(
+            eligible, key=lambda d: (simplicity(d.config, d.full.entries_per_row), d.trial.number)
         )
+
+    def choose(self) -> _Done:
+        """The recipe chosen: the simplest within ONE_SE standard errors of the best."""
+        best, chosen = self.best(), self.chosen
+        if best is None or chosen is None:
+            raise DataError("tuning finished no trial; give a larger --budget")
         if chosen is not best:
             log.info(
                 "tuning: trial %d chosen (%.4f, simpler, within %.1f standard error of trial %d's "
