@@ -316,14 +316,14 @@ class _Search:
         assert self.subset is not None
         seconds = screen_fit * len(self.texts) / len(self.subset) * FINAL_FIT_MARGIN
         folds = config.decision.cv_folds
-        final = seconds * (folds + 1) / folds + self.cache.cost(config.features)
+        final = seconds * folds / (folds - 1) + self.cache.cost(config.features)
         chosen = self.chosen
         kept = 0.0 if chosen is None else FINAL_FIT_MARGIN * self._final_seconds(chosen)
         return seconds + max(FINAL_FIT_MARGIN * final - kept, 0.0) <= left
 
     def _final_seconds(self, done: _Done) -> float:
         folds = done.config.decision.cv_folds
-        return done.fit_seconds * (folds + 1) / folds + self.cache.cost(done.config.features)
+        return done.fit_seconds * folds / (folds - 1) + self.cache.cost(done.config.features)
 
     def reserve(self, evaluate_rows: int) -> float:
         """Seconds to keep for the final fit of the recipe chosen so far and classifying the
