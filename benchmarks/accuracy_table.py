@@ -58,9 +58,32 @@ def write_table(path: Path) -> None:
         "(`Model.score`, loading excluded).",
         "",
     ]
+    lines += _summary(results)
     for result in results:
         lines += _corpus_section(result)
     path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def _summary(results: list[dict[str, Any]]) -> list[str]:
+    """The goals (issue 16) against the tuned model, the default recipe and the plain pipeline."""
+    lines = [
+        "## Goals",
+        "",
+        "| corpus | metric | topictag --tune | default recipe | plain | fastText | goal | "
+        "goal met | tuned - plain |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for result in results:
+        systems = result["systems"]
+        tuned, ours, plain = systems["topictag-tuned"], systems["topictag"], systems["plain"]
+        for metric, goal in TARGETS[result["corpus"]].items():
+            lines.append(
+                f"| {result['corpus']} | {metric} | {tuned[metric]:.3f} | {ours[metric]:.3f} | "
+                f"{plain[metric]:.3f} | {systems['fasttext'][metric]:.3f} | {goal:.3f} | "
+                f"{'yes' if tuned[metric] >= goal else 'no'} | "
+                f"{tuned[metric] - plain[metric]:+.3f} |"
+            )
+    return [*lines, ""]
 
 
 def _corpus_section(result: dict[str, Any]) -> list[str]:
@@ -122,7 +145,7 @@ def _corpus_section(result: dict[str, Any]) -> list[str]:
         "- targets: "
         + ", ".join(
             f"{metric} {tuned[metric]:.3f} (tuned) / {ours[metric]:.3f} (default) vs "
-            f"{goal:.3f} {'met' if max(tuned[metric], ours[metric]) >= goal else 'MISSED'}"
+            f"{goal:.3f} {'met' if tuned[metric] >= goal else 'MISSED'}"
             for metric, goal in TARGETS[name].items()
         )
         + ".",
