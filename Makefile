@@ -8,12 +8,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
 CORPUS ?=
 QUICK ?=
+FULL ?=
 
-.PHONY: help install install-bench install-fuzz train test lint format bench bench-serve report fuzz clean
+.PHONY: help install install-bench install-fuzz train test lint format bench bench-serve bench-http bench-al bench-scale report fuzz clean
 BENCH_STAMP := $(VENV)/.bench-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
 FUZZ_STAMP := $(VENV)/.fuzz-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS ?= corpus inputs importers recipe serve
+FUZZ_TARGETS ?= corpus inputs importers recipe serve bundle
 
 help: ## Show the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -21,10 +22,10 @@ help: ## Show the targets
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,http,dask]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
-install: $(STAMP) ## Create .venv and install topictag with the locked versions
+install: $(STAMP) ## Create .venv and install topictag (with the http and dask extras) at the locked versions
 
 train: install ## Retrain models/news-topics on the bundled corpus and print its evaluation
 	$(BIN)/topictag train --force --cv 5
@@ -43,7 +44,7 @@ test: lint ## Lint, then run the whole test suite
 	$(BIN)/python -m pytest
 
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,http,dask,bench]'
 	@rm -f $(VENV)/.bench-* && touch $@
 
 install-bench: $(BENCH_STAMP) ## Install the benchmark peers too (fastText builds from source, ~2 min)
@@ -71,6 +72,17 @@ fuzz: install-fuzz ## Coverage-guided fuzzing of every reader with atheris, FUZZ
 			-rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=.fuzz/crash-$$target- \
 			.fuzz/$$target tests/fuzz/corpus/$$target .fuzz/seeds/$$target || status=1; \
 	done; exit $$status
+
+bench-http: install ## HTTP service vs a scikit-learn app: 1/8/32 clients, wrk and Python (QUICK=1)
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null) \
+		|| echo "wrk is not installed and could not be: only the Python client will run"
+	$(BIN)/python -m benchmarks.bench_http $(if $(QUICK),--quick)
+
+bench-al: install ## Active learning (uncertainty/margin/random) and drift on ../shared/data, ~10 min (QUICK=1)
+	$(BIN)/python -m benchmarks.bench_al --jobs 2 $(if $(QUICK),--quick)
+
+bench-scale: install ## Streaming training at 200k/1M paragraphs, Dask classify on 1 and 2 workers (FULL=1: 5M)
+	$(BIN)/python -m benchmarks.bench_scale $(if $(FULL),--full)
 
 report: install ## Write the example evaluation report of the default model to docs/example-report
 	$(BIN)/topictag evaluate news-topics --data datasets/news-paragraphs/paragraphs.jsonl --output docs/example-report

@@ -67,6 +67,32 @@ def tiny_rows(*, test_articles: tuple[str, ...] = ("a6",)) -> list[dict[str, Any
     ]
 
 
+#: No-topic paragraphs (page furniture) for corpora that learn a no-topic head.
+FURNITURE = [
+    "Image caption, soldiers at the border crossing",
+    "Share this story on social media",
+    "All rights reserved by the agency",
+    "Sign up for our morning newsletter",
+    "Photograph by a staff photographer",
+    "Read more: the week in pictures",
+    "Follow us for the latest updates",
+    "Copyright the news agency, all rights reserved",
+    "Related topics: weather, sport",
+    "Advertisement",
+    "Image caption, crowds gathered at the summit venue",
+    "Share this article by email",
+]
+
+
+def with_furniture(path: Path) -> Path:
+    """Write the tiny corpus plus twelve no-topic training rows (enough for a no-topic head)."""
+    rows = tiny_rows() + [
+        {"id": f"f{i}", "text": text, "labels": [], "article_id": f"f{i}", "split": "train"}
+        for i, text in enumerate(FURNITURE)
+    ]
+    return write_jsonl(path, rows)
+
+
 @pytest.fixture
 def tiny_corpus(tmp_path: Path) -> Path:
     """A small labeled corpus file with a train and a test split."""
@@ -139,3 +165,36 @@ class PipeLines:
             if line is None:
                 return lines
             lines.append(line)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A bundle trained on the tiny corpus (three labels, multi-label), in a temp folder."""
+    from topictag.train.recipe import TrainConfig
+    from topictag.train.saving import save_model
+    from topictag.train.training import train_model
+
+    folder = tmp_path_factory.mktemp("tiny-model")
+    corpus = write_jsonl(folder / "tiny.jsonl", tiny_rows())
+    result = train_model([corpus], TrainConfig())
+    return save_model(result.data, folder / "model")
+
+
+@pytest.fixture(scope="session")
+def dask_cluster() -> Any:
+    """A real dask.distributed LocalCluster of two worker processes, shared by the session.
+
+    No dashboard (bokeh is not installed; its HTTP server takes a free port); every wait on it
+    is bounded.
+    """
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=":0",
+        silence_logs=50,
+        timeout="30s",
+    ) as cluster:
+        yield cluster

@@ -19,3 +19,11 @@ class DataError(TopictagError):
 
 class ModelError(TopictagError):
     """A model bundle that is missing, corrupt or incompatible."""
+
+
+class OutputError(TopictagError):
+    """An output path that cannot be written, or holds something topictag will not replace."""
+
+
+class WorkerError(TopictagError):
+    """A worker process died (killed, or out of memory) before finishing its task."""

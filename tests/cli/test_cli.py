@@ -322,7 +322,10 @@ def test_serve_flushes_each_answer_before_the_next_request(tmp_path):
     assert process.stdin is not None and process.stdout is not None
     answers = PipeLines(process.stdout)
     try:
-        for text in ("Oil prices rose.", "Talks resumed in Geneva."):
+        for text in (
+            "Oil prices rose as OPEC cut its output again.",
+            "The foreign ministers resumed their talks on the disputed border in Geneva.",
+        ):
             process.stdin.write(json.dumps({"text": text}) + "\n")
             process.stdin.flush()
             reply = json.loads(answers.next())  # fails if the answer were buffered

@@ -53,6 +53,25 @@ def seeds() -> dict[str, dict[str, bytes]]:
         },
         "recipe": recipes | {"default.toml": DEFAULT_RECIPE.read_bytes()},
         "serve": {"tiny.jsonl": jsonl, "hostile.jsonl": hostile, "text.txt": text},
+        "bundle": _bundle_seeds(),
+    }
+
+
+def _bundle_seeds() -> dict[str, bytes]:
+    """A small pruned copy of the default model, packed as fuzz_bundle reads it."""
+    import tempfile
+
+    from tests.conftest import DEFAULT_MODEL
+    from tests.fuzz.fuzz_bundle import pack
+    from topictag.model.bundle import MANIFEST, WEIGHTS, load_bundle, save_bundle
+    from topictag.model.pruning import prune_model
+
+    with tempfile.TemporaryDirectory() as folder:
+        small = save_bundle(prune_model(load_bundle(DEFAULT_MODEL), max_features=40), folder + "/m")
+        manifest, weights = (small / MANIFEST).read_bytes(), (small / WEIGHTS).read_bytes()
+    return {
+        "small": pack(manifest, weights, rehash=False),
+        "small-rehashed": pack(manifest, weights, rehash=True),
     }
 
 

@@ -99,6 +99,16 @@ def test_bad_recipes_are_explained(make_file, content, message):
             "[search.model]\nC = [1.0, -2.0]\n",
             r"^r\.toml: \[search\.model\] C = -2\.0: \[model\] C: must be a float in the",
         ),
+        # names in a [search] table are checked too (the recipe's own are, by load_config)
+        (
+            '[search.model]\naverage_with = ["logistic", "forest"]\n',
+            r"^r\.toml: \[search\.model\] average_with = 'forest': \[model\] average_with: "
+            r"must be a str among .* or None, got 'forest' \(scikit-learn's TopicClassifier\)$",
+        ),
+        (
+            '[search.model]\nclassifier = ["forest"]\n',
+            r"^r\.toml: \[search\.model\] classifier = 'forest': \[model\] classifier: must",
+        ),
     ],
 )
 def test_values_scikit_learn_refuses_name_the_file_and_key(make_file, content, message):

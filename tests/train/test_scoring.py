@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -90,6 +92,49 @@ def test_a_folds_decisions_never_depend_on_its_own_labels():
     after = cross_fitted_decisions(oof, flipped, folds, config, **options)
     assert (after[folds == 1] == before[folds == 1]).all()
     assert (after[folds != 1] != before[folds != 1]).any()  # the others' calibration moved
+
+
+def test_the_no_topic_head_gates_each_fold_with_what_the_other_folds_learned():
+    rng = np.random.default_rng(3)
+    Y = (rng.random((90, 3)) < 0.3).astype(np.int8)
+    none = Y.sum(axis=1) == 0
+    oof = rng.normal(size=(90, 3)) + 2.0 * Y + 1.5 * none[:, None]  # no-topic rows look topical
+    no_topic = rng.normal(size=90) + 3.0 * none  # and the head sees them
+    folds = np.arange(90) % 3
+    options = {"single_label": False, "at_least_one": False, "known": np.ones(90, dtype=bool)}
+    plain = cross_fitted_decisions(oof, Y, folds, TrainConfig(), **options)
+    gated = cross_fitted_decisions(oof, Y, folds, TrainConfig(), no_topic=no_topic, **options)
+    assert (gated <= plain).all()  # the head only takes labels away
+    assert gated[none].sum() < plain[none].sum()
+    ones = np.ones((1, 90))
+    assert objective_parts(gated, Y, ones)[0] > objective_parts(plain, Y, ones)[0]  # micro-F1
+    flipped = Y.copy()
+    flipped[folds == 1] = 1 - flipped[folds == 1]  # fold 1's labels choose nothing for fold 1
+    again = cross_fitted_decisions(oof, flipped, folds, TrainConfig(), no_topic=no_topic, **options)
+    assert (again[folds == 1] == gated[folds == 1]).all()
+
+
+def test_the_criterion_learns_the_head_as_the_final_model_does():
+    rows = [r for r in tiny_rows() if r["split"] == "train"]
+    words = ["oil", "talks", "troops", "gas", "envoys", "fighting"]
+    rows += [  # furniture with topical words: the labels alone give it labels
+        {"text": f"Related topics: {words[i % 6]}, {words[(i + 1) % 6]}", "labels": [],
+         "article_id": f"f{i}"}
+        for i in range(12)
+    ]  # fmt: skip
+    Y = indicator_matrix([r["labels"] for r in rows], LABELS)
+    texts, groups = [r["text"] for r in rows], [r["article_id"] for r in rows]
+    options = {"mode": "multi-label", "at_least_one": False}
+    on = score_config(TrainConfig(), texts, Y, groups, **options).predicted.toarray()
+    off_config = TrainConfig().replace(decision=replace(TrainConfig().decision, abstain=False))
+    off = score_config(off_config, texts, Y, groups, **options).predicted.toarray()
+    assert (on <= off).all() and on.sum() < off.sum()  # the head gated some rows
+    none = Y.sum(axis=1) == 0
+    assert on[none].sum() < off[none].sum()
+    # with at_least_one (no empty rows) the final model learns no head: neither does the search
+    forced = score_config(TrainConfig(), texts, Y, groups, mode="multi-label", at_least_one=True)
+    unforced = score_config(off_config, texts, Y, groups, mode="multi-label", at_least_one=True)
+    assert (forced.predicted != unforced.predicted).nnz == 0
 
 
 def test_a_fold_is_featurized_and_scored_by_the_other_folds_only():

@@ -3,8 +3,8 @@
 This package is the only one that imports typer and the only place that turns exceptions into
 exit codes: 0 on success, 1 on a data or model error (one line on stderr), 2 on a usage error.
 Results go to stdout or ``--output``; progress, warnings and errors go to stderr. Each command
-group has its module (``train``, ``evaluate``, ``classify``, ``models``, ``data``); ``application``
-registers them on one Typer application.
+group has its module (``train``, ``evaluate``, ``classify``, ``models``, ``data``, ``label``);
+``application`` registers them on one Typer application.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from topictag._version import __version__
-from topictag.cli import classify, data, evaluate, models, train
+from topictag.cli import classify, data, evaluate, label, models, train
 from topictag.cli.common import Command, StderrHandler, log
 
 app = typer.Typer(
@@ -55,6 +55,9 @@ app.command(cls=Command)(evaluate.evaluate)
 app.command(cls=Command)(evaluate.explain)
 app.command(cls=Command)(classify.classify)
 app.command(cls=Command)(classify.serve)
+app.command(cls=Command)(label.suggest)
+app.command(cls=Command)(label.drift)
+app.command(cls=Command)(label.label)
 models_app.command("list", cls=Command)(models.models_list)
 models_app.command("show", cls=Command)(models.models_show)
 models_app.command("export", cls=Command)(models.models_export)

@@ -6,7 +6,9 @@ import functools
 import inspect
 import logging
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
@@ -48,6 +50,7 @@ class TableFormat(StrEnum):
 
     table = "table"
     jsonl = "jsonl"
+    parquet = "parquet"  # folder outputs only
 
 
 class Split(StrEnum):
@@ -69,17 +72,38 @@ def output_format(format: OutputFormat, as_json: bool) -> OutputFormat:
     return OutputFormat.json if as_json else format
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread as Ctrl-C raises KeyboardInterrupt."""
+
+
+def _terminate(number: int, frame: Any) -> None:
+    raise Terminated()
+
+
+def _interruption(error: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C or SIGTERM an exception was raised from, if any (its cause chain)."""
+    seen: BaseException | None = error
+    for _ in range(10):
+        seen = seen.__cause__ or seen.__context__ if seen is not None else None
+        if isinstance(seen, KeyboardInterrupt):
+            return seen
+    return None
+
+
 def reports_errors(func: F) -> F:
     """Turn library errors into one line on stderr and exit code 1.
 
     A command's ``quiet`` option (``--quiet/-q``, as the global one) is applied here, before
-    the command runs.
+    the command runs. While it runs, SIGTERM ends it as Ctrl-C does: cleanup runs (no
+    temporary file stays), and the exit code is 143 (130 for Ctrl-C).
     """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if kwargs.get("quiet"):
             log.setLevel(logging.WARNING)
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _terminate) if main else None
         try:
             return func(*args, **kwargs)
         except TopictagError as error:
@@ -88,6 +112,20 @@ def reports_errors(func: F) -> F:
         except BrokenPipeError:  # e.g. `topictag classify ... | head`
             silence_stdout()
             raise typer.Exit(0) from None
+        except KeyboardInterrupt as stop:
+            terminated = isinstance(stop, Terminated)
+            typer.echo(f"topictag: {'terminated' if terminated else 'interrupted'}", err=True)
+            raise typer.Exit(143 if terminated else 130) from None
+        except Exception as error:  # a signal during an import can come wrapped (__set_name__)
+            cause = _interruption(error)
+            if cause is None:
+                raise
+            terminated = isinstance(cause, Terminated)
+            typer.echo(f"topictag: {'terminated' if terminated else 'interrupted'}", err=True)
+            raise typer.Exit(143 if terminated else 130) from None
+        finally:
+            if main:
+                signal.signal(signal.SIGTERM, previous)
 
     return wrapper  # type: ignore[return-value]
 

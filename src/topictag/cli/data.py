@@ -97,6 +97,10 @@ def data_split(
     from topictag.data.corpus import read_corpus, write_corpus
     from topictag.data.splitting import split_corpus
 
+    if output is not None:
+        from topictag.data.files import check_output_file
+
+        check_output_file(output)
     records = split_corpus(read_corpus(path), test_size=test_size, seed=seed)
     if output is None:
         for record in records:
@@ -124,8 +128,10 @@ def data_import(
 ) -> None:
     """Convert a corpus from another format to topictag's JSON Lines."""
     from topictag.data.corpus import write_corpus
+    from topictag.data.files import check_output_file
     from topictag.data.importers import importer
 
+    check_output_file(output)
     if format == ImportFormat.fasttext:
         options: dict[str, object] = {"prefix": label_prefix}
     elif format in (ImportFormat.csv, ImportFormat.tsv):
@@ -156,8 +162,10 @@ def data_export(
 ) -> None:
     """Convert a topictag corpus to fastText's supervised format."""
     from topictag.data.corpus import read_corpus
+    from topictag.data.files import check_output_file
     from topictag.data.importers import write_fasttext
 
+    check_output_file(output)
     records = [r for r in read_corpus(path) if split is None or r.split == split.value]
     count = write_fasttext(records, output, prefix=label_prefix)
     log.info("wrote %s: %d rows", output, count)

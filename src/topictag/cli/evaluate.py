@@ -54,8 +54,12 @@ def evaluate(
     max_line_bytes: MaxLineBytes = MAX_LINE_BYTES,
 ) -> None:
     """Score a model on labeled data: metrics.json, report.md and report.html."""
-    from topictag.evaluate.evaluation import evaluate_model
+    from topictag.evaluate.evaluation import evaluate_model, report_replacement
 
+    if output is not None:
+        from topictag.data.folders import check_output_folder
+
+        check_output_folder(output, report_replacement(output))
     result = evaluate_model(
         model, data, split=split.value, compare=compare, max_line_bytes=max_line_bytes
     )
@@ -87,6 +91,10 @@ def explain(
     from topictag.model.explain import explain as explain_text
     from topictag.model.inference import load_model
 
+    if html_file is not None:
+        from topictag.data.files import check_output_file
+
+        check_output_file(html_file)
     loaded = load_model(model)
     unknown = [x for x in label or [] if x not in loaded.labels]
     if unknown:

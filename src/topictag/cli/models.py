@@ -104,10 +104,11 @@ def models_export(
     """Export the equivalent scikit-learn Pipeline (a pickle: load it only from trusted sources)."""
     import joblib
 
-    from topictag.data.files import atomic_write
+    from topictag.data.files import atomic_write, check_output_file
     from topictag.model.inference import load_model
     from topictag.train.bridge import to_sklearn
 
+    check_output_file(output)
     pipeline = to_sklearn(load_model(model))
     with atomic_write(output, "wb") as handle:
         joblib.dump(pipeline, handle)
@@ -122,7 +123,11 @@ def models_prune(
         int | None, typer.Option(min=1, help="Keep the N features with the largest weights.")
     ] = None,
     min_weight: Annotated[
-        float | None, typer.Option(min=0.0, help="Drop features whose largest |weight| is below.")
+        float | None,
+        typer.Option(
+            min=0.0,
+            help="Drop features whose largest |weight| (labels and no-topic head) is below.",
+        ),
     ] = None,
     float16: Annotated[bool, typer.Option(help="Store weights as 16-bit floats.")] = False,
     force: Annotated[
@@ -131,10 +136,11 @@ def models_prune(
     quiet: Quiet = False,
 ) -> None:
     """Write a smaller copy of a model: fewer features and/or 16-bit weights."""
-    from topictag.model.bundle import load_bundle, resolve_model
+    from topictag.model.bundle import check_bundle_target, load_bundle, resolve_model
     from topictag.model.pruning import prune_model
     from topictag.train.saving import save_model
 
+    check_bundle_target(output, force=force)
     data = load_bundle(resolve_model(model))
     pruned = prune_model(data, max_features=max_features, min_weight=min_weight, float16=float16)
     save_model(pruned, output, force=force)

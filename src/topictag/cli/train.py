@@ -56,8 +56,19 @@ def train(
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Override the recipe's seed.")] = None,
     jobs: Annotated[
-        int, typer.Option("--jobs", "-j", min=1, help="Worker processes for fitting.")
+        int,
+        typer.Option(
+            "--jobs", "-j", min=1, help="Worker processes for fitting (or of the Dask cluster)."
+        ),
     ] = 2,
+    engine: Annotated[
+        str,
+        typer.Option(help="local, or dask: read, featurize, fit and tune as Dask tasks."),
+    ] = "local",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="With --engine dask: an existing scheduler (tcp://HOST:PORT)."),
+    ] = None,
     tune: Annotated[
         bool, typer.Option(help="Search for a better recipe on the train split first.")
     ] = False,
@@ -71,6 +82,13 @@ def train(
         int | None,
         typer.Option(min=1, help="With --tune: number of trials, reproducible for a seed."),
     ] = None,
+    streaming: Annotated[
+        bool,
+        typer.Option(help="Train out of core in passes over the files (data larger than memory)."),
+    ] = False,
+    passes: Annotated[
+        int, typer.Option(min=1, help="With --streaming: fit passes over the data.")
+    ] = 5,
     save_recipe: Annotated[
         Path | None, typer.Option(help="Write the recipe that was trained (e.g. the winner) here.")
     ] = None,
@@ -83,19 +101,29 @@ def train(
     """Train a model on the train split and evaluate it on the test split."""
     from topictag.data.corpus import read_label_file
     from topictag.evaluate.metrics import format_summary
+    from topictag.train.engines import ENGINES, open_engine
     from topictag.train.recipe import default_recipe, load_config, load_search_space
     from topictag.train.saving import save_model
     from topictag.train.training import train_model
 
     output = output or models_dir() / DEFAULT_MODEL
-    if output.exists() and not force:
-        raise TopictagError(f"{output}: a model already exists there (use --force to replace it)")
     if (budget is not None or trials is not None) and not tune:
         raise typer.BadParameter("--budget and --trials go with --tune")
     if budget is not None and trials is not None:
         raise typer.BadParameter("give --budget or --trials, not both")
+    if engine not in ENGINES:
+        raise typer.BadParameter(f"must be one of {', '.join(ENGINES)}", param_hint="--engine")
+    if scheduler is not None and engine != "dask":
+        raise typer.BadParameter("--scheduler goes with --engine dask")
+    if streaming and (tune or cv):
+        raise typer.BadParameter("--tune and --cv do not stream: tune or cross-validate in memory")
+    from topictag.data.files import check_output_file
+    from topictag.model.bundle import check_bundle_target
     from topictag.train.bridge import check_recipe
 
+    check_bundle_target(output, force=force)  # before fitting, not after
+    if save_recipe is not None:
+        check_output_file(save_recipe)
     if data is None and not DEFAULT_DATA.is_file():
         raise TopictagError(
             f"no --data given and the bundled corpus ({DEFAULT_DATA}) is not here (it ships "
@@ -109,19 +137,35 @@ def train(
     space = load_search_space(config) if tune else None
     check_recipe(recipe, source=str(config), space=space)
     keep = read_label_file(labels) if labels else None
-    with progress_display() as progress:
-        result = train_model(
-            data or [DEFAULT_DATA],
-            recipe,
-            labels=keep,
-            cv=cv,
-            n_jobs=jobs,
-            tune_budget=(budget or 150.0) if tune and trials is None else None,
-            tune_trials=trials if tune else None,
-            search_space=space,
-            progress=progress,
-            max_line_bytes=max_line_bytes,
-        )
+    with (
+        progress_display() as progress,
+        open_engine(engine, jobs=jobs, scheduler=scheduler) as runner,
+    ):
+        if streaming:
+            from topictag.train.streaming import StreamingOptions
+            from topictag.train.streaming_run import train_streaming
+
+            result = train_streaming(
+                data or [DEFAULT_DATA],
+                recipe,
+                labels=keep,
+                options=StreamingOptions(passes=passes),
+                client=getattr(runner, "client", None),
+            )
+        else:
+            result = train_model(
+                data or [DEFAULT_DATA],
+                recipe,
+                labels=keep,
+                cv=cv,
+                n_jobs=jobs,
+                tune_budget=(budget or 150.0) if tune and trials is None else None,
+                tune_trials=trials if tune else None,
+                search_space=space,
+                progress=progress,
+                max_line_bytes=max_line_bytes,
+                engine=runner,
+            )
     save_model(result.data, output, force=force)
     log.info("saved %s", output)
     if save_recipe is not None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from topictag.data.files import atomic_write
+from topictag.data.files import atomic_write, hashing_reader
 from topictag.errors import DataError
 from topictag.progress import Progress, report
 
@@ -115,7 +115,7 @@ def iter_line_results(
     name = str(source)
     if stream is None:
         if name == STDIN:
-            stream = sys.stdin.buffer
+            stream = open_stdin()
         else:
             try:
                 stream = open(name, "rb")  # noqa: SIM115 - closed below
@@ -125,6 +125,20 @@ def iter_line_results(
                 yield from _decode_lines(name, stream, max_line_bytes, progress)
             return
     yield from _decode_lines(name, stream, max_line_bytes, progress)
+
+
+def open_stdin(buffering: int = -1) -> IO[bytes]:
+    """Return standard input as a binary stream of its own (``sys.stdin.buffer`` if it has no
+    descriptor, as under a test runner).
+
+    A thread blocked reading ``sys.stdin.buffer`` holds its lock, and an interpreter that exits
+    meanwhile (an error, Ctrl-C) then aborts with a fatal error; a stream of its own is never
+    touched at exit.
+    """
+    try:
+        return open(sys.stdin.fileno(), "rb", buffering=buffering, closefd=False)
+    except (AttributeError, OSError, ValueError):
+        return sys.stdin.buffer
 
 
 def _decode_lines(
@@ -173,9 +187,11 @@ def _size(stream: IO[bytes]) -> float | None:
 
 
 def iter_json_objects(
-    source: str | Path, *, max_line_bytes: int = MAX_LINE_BYTES
+    source: str | Path, stream: IO[bytes] | None = None, *, max_line_bytes: int = MAX_LINE_BYTES
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(line_number, object)`` for each non-blank line of a JSON Lines file.
+
+    ``stream``, if given, is read instead of opening ``source`` (see :func:`iter_lines`).
 
     Raises
     ------
@@ -184,7 +200,7 @@ def iter_json_objects(
         file with no rows.
     """
     seen = False
-    for number, line in iter_lines(source, max_line_bytes=max_line_bytes):
+    for number, line in iter_lines(source, stream, max_line_bytes=max_line_bytes):
         if not line.strip():
             continue
         seen = True
@@ -311,32 +327,55 @@ def parse_record(obj: dict[str, Any], *, source: str, line: int) -> Record:
 def read_corpus(
     paths: str | Path | Iterable[str | Path], *, max_line_bytes: int = MAX_LINE_BYTES
 ) -> list[Record]:
-    """Read one or more JSON Lines corpus files.
-
-    Parameters
-    ----------
-    paths : path or iterable of paths
-        Files in topictag's JSON Lines format; ``"-"`` reads standard input.
-    max_line_bytes : int
-        The longest line accepted, in bytes.
-
-    Returns
-    -------
-    list of Record
-        Every row, in file order.
+    """Read one or more JSON Lines corpus files (``"-"``: standard input), in file order.
 
     Raises
     ------
     DataError
         On the first row that breaks the format, naming its file and line.
     """
+    return read_corpus_hashed(paths, max_line_bytes=max_line_bytes)[0]
+
+
+def read_corpus_hashed(
+    paths: str | Path | Iterable[str | Path], *, max_line_bytes: int = MAX_LINE_BYTES
+) -> tuple[list[Record], list[str], str]:
+    """Read corpus files once, hashing exactly the bytes that were read.
+
+    Standard input (``"-"``), a FIFO or a process substitution (``<(...)``) can be read only
+    once: each is opened once and hashed as it is parsed.
+
+    Returns
+    -------
+    (records, hashes, sha256)
+        Every row in file order, each file's SHA-256, and the SHA-256 of all their bytes in
+        order (what :func:`topictag.data.files.file_sha256` gives for regular files).
+
+    Raises
+    ------
+    DataError
+        If a file cannot be opened, or on the first row that breaks the format.
+    """
     if isinstance(paths, str | Path):
         paths = [paths]
-    return [
-        parse_record(obj, source=str(path), line=number)
-        for path in paths
-        for number, obj in iter_json_objects(path, max_line_bytes=max_line_bytes)
-    ]
+    records: list[Record] = []
+    hashes: list[str] = []
+    total = hashlib.sha256()
+    for path in paths:
+        name, digest = str(path), hashlib.sha256()
+        try:
+            raw = open_stdin(0) if name == STDIN else open(name, "rb", buffering=0)  # noqa: SIM115
+        except OSError as exc:
+            raise DataError(f"cannot read file: {exc.strerror}", source=name) from None
+        try:
+            stream = hashing_reader(raw, digest, total)
+            for number, obj in iter_json_objects(name, stream, max_line_bytes=max_line_bytes):
+                records.append(parse_record(obj, source=name, line=number))
+        finally:
+            if raw is not sys.stdin.buffer:
+                raw.close()  # for stdin, not its descriptor (closefd=False)
+        hashes.append(digest.hexdigest())
+    return records, hashes, total.hexdigest()
 
 
 def read_label_file(path: str | Path) -> list[str]:

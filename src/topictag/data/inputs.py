@@ -1,19 +1,23 @@
-"""Reading paragraphs to classify: command-line texts, plain text, JSON Lines or CSV.
+"""Reading paragraphs to classify: command-line texts, plain text, JSON Lines, CSV or Parquet.
 
-Rows are read lazily, so memory stays flat however long the input is: no line, CSV row or
-article longer than ``max_line_bytes`` is held in memory. A row that cannot be read is yielded
-as a :class:`~topictag.errors.DataError` value in its place; the caller decides whether to stop
-or skip it.
+Rows are read lazily, so memory stays flat however long the input is (files may be
+gzipped, ``.gz``; a path with a scheme, ``s3://...``, is opened with fsspec, as Dask does): no
+line, CSV row or article longer than ``max_line_bytes`` is held in memory. A row that cannot be
+read is yielded as a :class:`~topictag.errors.DataError` value in its place; the caller decides
+whether to stop or skip it. Only a problem after which the next row cannot be found (inside a
+quoted CSV row) is raised, so that no good row is ever lost without a word.
 """
 
 from __future__ import annotations
 
 import csv
+import gzip
 import itertools
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from topictag.data.corpus import (
     MAX_LINE_BYTES,
@@ -27,6 +31,7 @@ from topictag.errors import DataError
 from topictag.progress import Progress
 
 FORMATS = ("auto", "text", "jsonl", "csv")
+FILE_FORMATS = (*FORMATS, "parquet")  # what a file of an archive may be
 RESERVED = ("labels", "scores", "known_terms", "paragraph", "article", "paragraphs", "gold_labels")
 _EXTENSIONS = {
     ".jsonl": "jsonl",
@@ -35,7 +40,9 @@ _EXTENSIONS = {
     ".csv": "csv",
     ".txt": "text",
     ".text": "text",
+    ".parquet": "parquet",
 }
+PARQUET_BATCH = 4096  # Parquet rows decoded at once
 
 
 Line = tuple[int, str | DataError]  # a line number and the line, or why it could not be read
@@ -65,6 +72,7 @@ def read_items(
     whole: bool = False,
     max_line_bytes: int = MAX_LINE_BYTES,
     progress: Progress | None = None,
+    stream: IO[bytes] | None = None,
 ) -> Iterator[Item | DataError]:
     """Yield the items of a file (or ``"-"`` for stdin), or a DataError for each bad row.
 
@@ -82,15 +90,19 @@ def read_items(
         The longest line, CSV row or (with ``whole``) article accepted, in bytes.
     progress : callable, optional
         Receives the bytes read (see :func:`topictag.data.corpus.iter_lines`).
+    stream : binary file, optional
+        Read from this open stream (``source`` still names it, and picks the format).
 
     Raises
     ------
     DataError
-        If the file cannot be opened (every other problem is yielded in place).
+        If the file cannot be opened, or (CSV) at a problem after which no further row can be
+        told apart, such as a bad line inside a quoted row. Every other problem is yielded in
+        place, and reading goes on with the next row.
     """
     name = str(source)
     lines: Iterator[Line] = iter_line_results(
-        source, max_line_bytes=max_line_bytes, progress=progress
+        source, stream, max_line_bytes=max_line_bytes, progress=progress
     )
     if input_format == "auto":
         input_format = _EXTENSIONS.get(Path(name).suffix.lower(), "") if name != STDIN else ""
@@ -113,8 +125,84 @@ def read_items(
         raise ValueError(f"unknown input format {input_format!r}")
 
 
+def file_format(path: str | Path) -> str:
+    """Return the format a file's extension names (after any ``.gz``), or ``"auto"``."""
+    name = str(path).lower().removesuffix(".gz")
+    return _EXTENSIONS.get(Path(name).suffix, "auto")
+
+
+def read_file_items(
+    path: str | Path,
+    *,
+    input_format: str = "auto",
+    text_field: str = "text",
+    id_field: str = "id",
+    whole: bool = False,
+) -> Iterator[Item | DataError]:
+    """Yield the items of one file of an archive: plain or gzipped text, JSON Lines, CSV or Parquet.
+
+    Like :func:`read_items`, with ``.gz`` files decompressed on the fly, ``"parquet"`` (by
+    extension or ``input_format``) read in batches of row groups, and remote paths opened with
+    fsspec.
+    """
+    name = str(path)
+    if input_format == "auto":
+        input_format = file_format(name)
+    try:
+        with open_binary(name) as stream:
+            if input_format == "parquet":
+                yield from _parquet_items(stream, name, text_field, id_field)
+            else:  # "auto" here means an unknown extension: sniffed from the content
+                yield from read_items(
+                    name,
+                    input_format=input_format,
+                    text_field=text_field,
+                    id_field=id_field,
+                    whole=whole,
+                    stream=stream,
+                )
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        yield DataError(f"cannot read file: {getattr(exc, 'strerror', None) or exc}", source=name)
+
+
+@contextmanager
+def open_binary(path: str) -> Iterator[IO[bytes]]:
+    """Open a local or remote file for reading bytes, decompressing ``.gz``."""
+    if "://" in path:
+        import fsspec  # an optional dependency (the dask extra); remote paths need it
+
+        with fsspec.open(path, "rb", compression="infer") as remote:
+            yield remote
+        return
+    with open(path, "rb") as raw:
+        if path.lower().endswith(".gz"):
+            with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
+                yield unzipped  # type: ignore[misc]
+        else:
+            yield raw
+
+
+def _parquet_items(
+    stream: IO[bytes], name: str, text_field: str, id_field: str
+) -> Iterator[Item | DataError]:
+    import pyarrow.parquet as pq  # an optional dependency (the dask extra)
+
+    number = 0
+    try:
+        for batch in pq.ParquetFile(stream).iter_batches(batch_size=PARQUET_BATCH):
+            for row in batch.to_pylist():
+                number += 1
+                try:
+                    yield item_from(row, number, name, text_field, id_field)
+                except DataError as error:
+                    yield error
+    except Exception as exc:  # pyarrow raises its own error types for a malformed file
+        yield DataError(f"cannot read Parquet after row {number}: {exc}", source=name)
+
+
 def _carry(obj: Mapping[str, Any], skip: tuple[str, ...]) -> dict[str, Any]:
-    fields = {k: v for k, v in obj.items() if k not in skip and k not in RESERVED}
+    # "id" is never carried: the output's id is the --id-field value
+    fields = {k: v for k, v in obj.items() if k not in skip and k not in RESERVED and k != "id"}
     if "labels" in obj and "labels" not in skip:
         fields["gold_labels"] = obj["labels"]
     return fields
@@ -222,9 +310,11 @@ def _csv_items(
 ) -> Iterator[Item | DataError]:
     """Read CSV as a stream: one row in memory at a time.
 
-    A bad line between rows is yielded as an error and reading goes on; a bad line inside a
-    quoted multi-line row, a row over the limit, or malformed CSV ends the input (where the
-    next row starts cannot be known).
+    A bad line between rows is yielded as an error and reading goes on (a header that cannot
+    be read is yielded, and ends the input: no row can be read without it). A bad line inside a
+    quoted multi-line row, a row over the limit or malformed CSV is raised instead, even for a
+    caller that skips bad rows: where the next row starts cannot be known, so the rest of the
+    input would otherwise be lost without a word.
     """
     # csv has no per-reader field limit, only a process-wide one (128 KiB by default). Raise it
     # to our own bound (never lower it): _CsvFeed is what keeps a row's memory bounded.
@@ -258,14 +348,15 @@ def _csv_items(
         except StopIteration:
             return
         except _LineFailed as failed:
-            yield failed.error
             if feed.start is not None:  # inside a row: the rest cannot be trusted
-                return
+                raise _ends_input(failed.error, f"the CSV row of line {feed.start}") from None
+            yield failed.error
             reader = csv.DictReader(feed, fieldnames=header)
             continue
         except csv.Error as exc:
-            yield DataError(f"malformed CSV: {exc}", source=name, line=feed.row_done())
-            return
+            raise _ends_input(
+                DataError(f"malformed CSV: {exc}", source=name, line=feed.row_done()), "it"
+            ) from None
         number = feed.row_done()
         if None in row:
             yield DataError("row has more fields than the header", source=name, line=number)
@@ -274,6 +365,16 @@ def _csv_items(
             yield item_from(row, number, name, text_field, id_field)
         except DataError as error:
             yield error
+
+
+def _ends_input(error: DataError, where: str) -> DataError:
+    """The error that ends a CSV input: says that the rows after it were not read."""
+    message = str(error).removeprefix(f"{error.source}:{error.line}: ")
+    return DataError(
+        f"{message}; the rest of the input was not read (where {where} ends cannot be known)",
+        source=error.source,
+        line=error.line,
+    )
 
 
 def item_from(

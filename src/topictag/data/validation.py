@@ -18,17 +18,20 @@ from typing import Any
 import numpy as np
 
 from topictag.data.corpus import Record, iter_json_objects, parse_record
+from topictag.data.minhash import (
+    BANDS,
+    NEAR_DUPLICATE_JACCARD,
+    Tokens,
+    band_keys,
+    minhash,
+    shingles,
+)
 from topictag.errors import DataError
 from topictag.progress import Progress, report
 
 ERROR = "error"
 WARNING = "warning"
 SPAN_WORDS = 10
-NEAR_DUPLICATE_JACCARD = 0.8
-_SHINGLE = 3  # words per shingle for near-duplicate detection
-_BANDS, _ROWS = 16, 4  # MinHash LSH: 64 hash functions in 16 bands of 4
-_PRIME = (1 << 61) - 1
-_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,7 @@ def validate_corpus(
     findings += _split_leaks(records, where)
     findings += _duplicates(records, where)
     report(progress, "validating", done + 1, steps, note="split leaks and duplicates")
-    tokens = _Tokens.of(records)
+    tokens = Tokens.of(records)
     near, near_pairs = _near_duplicates(records, where, tokens)
     findings += near
     report(progress, "validating", done + 2, steps, note="near duplicates")
@@ -178,39 +181,6 @@ def _duplicates(records: Sequence[Record], where: Sequence[str]) -> list[Finding
     return findings
 
 
-@dataclass
-class _Tokens:
-    """Every paragraph's words as ids in one array (``doc[k]`` is the paragraph of word ``k``)."""
-
-    ids: np.ndarray  # uint64 word ids, all paragraphs concatenated
-    doc: np.ndarray  # paragraph index of each word
-    vocabulary: list[str]
-    text_key: np.ndarray  # equal for paragraphs whose stripped texts are identical
-
-    @classmethod
-    def of(cls, records: Sequence[Record]) -> _Tokens:
-        index: dict[str, int] = {}
-        lists = [_WORD.findall(r.text.casefold()) for r in records]
-        ids = np.fromiter(
-            (index.setdefault(w, len(index)) for words in lists for w in words), dtype=np.uint64
-        )
-        doc = np.repeat(np.arange(len(lists)), [len(words) for words in lists])
-        texts: dict[str, int] = {}
-        key = np.array([texts.setdefault(r.text.strip(), len(texts)) for r in records])
-        return cls(ids, doc, list(index), key)
-
-    def windows(self, size: int) -> tuple[np.ndarray, np.ndarray]:
-        """Return (start positions, hashes) of every run of ``size`` words inside one paragraph."""
-        count = len(self.ids) - size + 1
-        if count <= 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
-        hashes = np.zeros(count, dtype=np.uint64)
-        for k in range(size):
-            hashes = hashes * np.uint64(1_000_003) + self.ids[k : k + count]
-        inside = np.flatnonzero(self.doc[:count] == self.doc[size - 1 :])
-        return inside, hashes[inside]
-
-
 def _pairs_sharing(keys: np.ndarray, docs: np.ndarray, *, limit: int = 50) -> np.ndarray:
     """Return unique (a, b) paragraph pairs, a < b, that share a key.
 
@@ -232,31 +202,16 @@ def _pairs_sharing(keys: np.ndarray, docs: np.ndarray, *, limit: int = 50) -> np
 
 
 def _near_duplicates(
-    records: Sequence[Record], where: Sequence[str], tokens: _Tokens
+    records: Sequence[Record], where: Sequence[str], tokens: Tokens
 ) -> tuple[list[Finding], set[tuple[int, int]]]:
     """Pairs with word-shingle Jaccard >= 0.8 (but not identical), found with MinHash LSH.
 
     Returns the findings and the pairs, so that other checks can leave those pairs out.
     """
-    starts, hashes = tokens.windows(_SHINGLE)
-    docs = tokens.doc[starts]
-    # paragraphs shorter than a shingle are represented by their words
-    short = np.flatnonzero(np.bincount(tokens.doc, minlength=len(records)) < _SHINGLE)
-    if len(short):
-        extra = np.isin(tokens.doc, short)
-        hashes = np.concatenate([hashes, tokens.ids[extra] * np.uint64(7919)])
-        docs = np.concatenate([docs, tokens.doc[extra]])
-    order = np.argsort(docs, kind="stable")
-    docs, hashes = docs[order], hashes[order] % np.uint64(_PRIME)
+    docs, hashes = shingles(tokens, len(records))
     present, first = np.unique(docs, return_index=True)
-    signatures = _minhash(hashes, first)
-    candidates = []
-    for band in range(_BANDS):
-        block = signatures[:, band * _ROWS : (band + 1) * _ROWS]
-        key = block[:, 0]
-        for column in range(1, _ROWS):
-            key = key * np.uint64(1_000_003) + block[:, column]
-        candidates.append(_pairs_sharing(key, present))
+    keys = band_keys(minhash(hashes, first))
+    candidates = [_pairs_sharing(keys[:, band], present) for band in range(BANDS)]
     pairs = np.unique(np.concatenate([np.zeros((0, 2), dtype=np.int64), *candidates]), axis=0)
     bounds = np.append(first, len(docs))
     position = {int(d): i for i, d in enumerate(present)}
@@ -285,22 +240,8 @@ def _near_duplicates(
     return findings, found
 
 
-def _minhash(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Return MinHash signatures of the sets ``values[starts[i]:starts[i + 1]]``."""
-    rng = np.random.default_rng(20240101)
-    count = _BANDS * _ROWS
-    a = rng.integers(1, 1 << 31, size=count, dtype=np.uint64)
-    b = rng.integers(0, 1 << 31, size=count, dtype=np.uint64)
-    signatures = np.empty((len(starts), count), dtype=np.uint64)
-    if not len(starts):
-        return signatures
-    for k in range(count):  # values < 2**61 and a < 2**31: products wrap, still a fine hash
-        signatures[:, k] = np.minimum.reduceat((a[k] * values + b[k]) % np.uint64(_PRIME), starts)
-    return signatures
-
-
 def _shared_spans(
-    records: Sequence[Record], where: Sequence[str], tokens: _Tokens, skip: set[tuple[int, int]]
+    records: Sequence[Record], where: Sequence[str], tokens: Tokens, skip: set[tuple[int, int]]
 ) -> list[Finding]:
     """Pairs of different paragraphs that share a run of 10 words.
 

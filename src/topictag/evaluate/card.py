@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from topictag.evaluate.report import METRIC_NOTES, headline_lines, interval_lines, per_label_table
 from topictag.model.bundle import ModelData
 
@@ -43,6 +45,16 @@ def model_card(data: ModelData, name: str) -> str:
         f"| `{label}` | {training['label_counts'][label]} | {threshold:.3f} |"
         for label, threshold in zip(data.labels, data.thresholds, strict=True)
     ]
+    if data.abstain is not None:
+        lines += [
+            "",
+            "**No-topic head.** One more linear model, trained on the same features to tell "
+            "paragraphs with no topic (page furniture, captions, sport, culture) from the rest. "
+            f"A paragraph whose no-topic probability reaches {data.abstain.threshold:.3f} gets no "
+            "label, whatever its label probabilities (the threshold maximizes micro F1 on "
+            "out-of-fold scores). In articles, such paragraphs do not vote for the article's "
+            "labels.",
+        ]
     lines += [
         "",
         "## Training data",
@@ -64,6 +76,7 @@ def model_card(data: ModelData, name: str) -> str:
         f"- calibration and thresholds: {config['decision']['cv_folds']} grouped folds; seed "
         f"{config['seed']}",
         f"- vocabulary: {data.coef.shape[0]} features",
+        *engine_lines(manifest.get("engine")),
         "",
         "## Evaluation",
         "",
@@ -116,3 +129,27 @@ def model_card(data: ModelData, name: str) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def engine_lines(engine: dict[str, Any] | None) -> list[str]:
+    """The recipe lines that say how a model was trained when not by the local engine."""
+    if not engine:
+        return []
+    if engine.get("name") == "dask":
+        return [
+            f"- engine: Dask, {engine.get('workers')} worker(s); the same model as the local "
+            "engine gives (arrays within 1e-6)"
+        ]
+    if engine.get("name") != "streaming":
+        return [f"- engine: {engine.get('name')}"]
+    dask = engine.get("dask")
+    where = f", Dask, {dask['shards']} shards averaged after each pass" if dask else ""
+    return [
+        f"- engine: **streaming** (out of core){where}: `{engine['classifier']}` per label "
+        f"in place of {engine['mapped_from']}, alpha {engine['alpha']:.3g} "
+        f"(= {engine['alpha_rule']}), {engine['passes']} passes in chunks of "
+        f"{engine['chunk_rows']} rows",
+        f"- calibration and thresholds (streaming): {engine['held_out']['calibration_rows']} "
+        f"held-out rows ({engine['held_out']['share']:g} of the paragraphs, by "
+        f"{engine['held_out']['chosen_by']}), scored by {engine['held_out']['calibration_model']}",
+    ]

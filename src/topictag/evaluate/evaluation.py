@@ -10,14 +10,16 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from topictag.data.corpus import MAX_LINE_BYTES, Record, read_corpus
-from topictag.data.files import atomic_write, file_sha256
-from topictag.errors import DataError
+from topictag.data.corpus import MAX_LINE_BYTES, Record, read_corpus_hashed
+from topictag.data.files import write_synced
+from topictag.data.folders import atomic_folder, check_output_folder, describe_existing
+from topictag.errors import DataError, OutputError
 from topictag.evaluate.metrics import SCHEMA_VERSION
 from topictag.evaluate.predictions import (
     Predictions,
@@ -88,21 +90,66 @@ class Evaluation:
         )
 
     def write(self, folder: str | Path) -> list[Path]:
-        """Write ``metrics.json``, ``report.md`` and ``report.html`` into ``folder``, atomically.
+        """Write ``metrics.json``, ``report.md`` and ``report.html`` into ``folder``, together.
+
+        The three files are staged in a hidden sibling folder and swapped in at once, so they
+        appear together or not at all. ``folder`` is created, or replaced if it holds only a
+        previous report (see :func:`report_replacement`).
 
         Returns
         -------
         list of Path
             The files written, in that order.
+
+        Raises
+        ------
+        OutputError
+            If ``folder`` holds something else, or cannot be written.
         """
         folder = Path(folder)
+        may_replace = report_replacement(folder)
+        check_output_folder(folder, may_replace)
         texts = [json.dumps(self.document, indent=2) + "\n", self.markdown, self.html()]
-        paths = []
-        for file, text in zip(FILES, texts, strict=True):
-            with atomic_write(folder / file) as handle:
-                handle.write(text)
-            paths.append(folder / file)
-        return paths
+        with atomic_folder(folder, may_replace) as staging:
+            for file, text in zip(FILES, texts, strict=True):
+                write_synced(staging / file, text.encode("utf-8"))
+        return [folder / file for file in FILES]
+
+
+def report_replacement(folder: str | Path) -> Callable[[Path], None]:
+    """Return the check of what is at ``folder`` before a report replaces it.
+
+    An empty folder, or one that holds only a previous report's files (its ``metrics.json``
+    is a topictag metrics document), may be replaced; anything else is refused with one line.
+    """
+    shown = Path(folder)
+
+    def check(existing: Path) -> None:
+        if not _is_report(existing):
+            raise OutputError(
+                f"{shown}: {describe_existing(existing)} is there, not a topictag report; "
+                "refusing to replace it (give a new folder, or a previous report's)"
+            )
+
+    return check
+
+
+def _is_report(path: Path) -> bool:
+    if path.is_symlink() or not path.is_dir():
+        return False
+    try:
+        names = set(os.listdir(path))
+        if not names:
+            return True
+        document = json.loads((path / FILES[0]).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return False
+    return (
+        names <= set(FILES)
+        and isinstance(document, dict)
+        and "schema_version" in document
+        and isinstance(document.get("metrics"), dict)
+    )
 
 
 def evaluate_model(
@@ -193,7 +240,8 @@ def _read(
         for record in items:  # the bytes write_corpus would write
             digest.update((json.dumps(record.to_json(), ensure_ascii=False) + "\n").encode())
         return items, [], digest.hexdigest()
-    return read_corpus(items, max_line_bytes=max_line_bytes), items, file_sha256(items)
+    records, _, sha256 = read_corpus_hashed(items, max_line_bytes=max_line_bytes)
+    return records, items, sha256
 
 
 def _name(model: Model | str | Path | None) -> str:

@@ -48,7 +48,7 @@ def predict_records(model: Model, records: Sequence[Record]) -> Predictions:
         scores = model.score([r.text for r in records[start : start + BATCH]])
         probas.append(scores.proba)
         raws.append(scores.raw)
-        chosen += model.decide(scores.proba, known=scores.known_terms > 0)
+        chosen += model.labels_of(scores)
     return Predictions(
         records=records,
         labels=model.labels,

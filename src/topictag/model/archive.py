@@ -17,6 +17,7 @@ import io
 import os
 import stat
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -116,7 +117,7 @@ def read_arrays(data: bytes, names: list[str], check: Expected) -> dict[str, np.
     """
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+    except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError, EOFError) as exc:
         raise ArchiveProblem("weights.npz", f"not a valid npz archive ({exc})") from None
     with archive:
         infos = archive.infolist()
@@ -175,7 +176,14 @@ def _read_member(
                     where, f"declares {info.file_size} bytes, its header describes {offset + size}"
                 )
             body = head[offset:] + member.read(size - (len(head) - offset))
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+    except (
+        zipfile.BadZipFile,
+        ValueError,
+        OSError,
+        EOFError,
+        NotImplementedError,
+        zlib.error,
+    ) as exc:
         raise ArchiveProblem(where, f"malformed ({exc})") from None
     if len(body) != size:
         raise ArchiveProblem(where, "truncated")

@@ -20,21 +20,20 @@ no timestamps, no absolute paths.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import hashlib
 import io
 import json
 import os
-import shutil
-import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from topictag.data.files import write_synced
+from topictag.data.folders import atomic_folder, check_output_folder, describe_existing
 from topictag.errors import ModelError
 from topictag.model.archive import (
     MAX_MANIFEST_BYTES,
@@ -126,13 +125,17 @@ def save_bundle(
 ) -> Path:
     """Write a bundle folder atomically; ``model`` is not changed.
 
+    The bundle is staged in a hidden sibling folder and swapped in whole (see
+    :func:`topictag.data.files.atomic_folder`): created only if nothing is there, race
+    included, or exchanged with the bundle that is there when ``force`` is given.
+
     Parameters
     ----------
     model : ModelData
     path : path
         The bundle folder to create.
     force : bool
-        Replace an existing bundle. Without it an existing folder is an error.
+        Replace an existing bundle (or an empty folder). Nothing else is ever replaced.
     card : str, optional
         The Markdown text of ``MODEL_CARD.md`` (see :func:`topictag.train.save_model`, which
         renders it); without it the bundle has no card.
@@ -140,25 +143,74 @@ def save_bundle(
     Raises
     ------
     ModelError
-        If ``path`` exists and ``force`` is false.
+        If something is at ``path`` and ``force`` is false, or it is not a bundle.
+    OutputError
+        If the folder cannot be written.
     """
     path = Path(path)
-    if path.exists() and not force:
-        raise ModelError(f"{path}: a model already exists there (use --force to replace it)")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    may_replace = bundle_replacement(path, force=force)
+    check_output_folder(path, may_replace)
     weights = _npz_bytes(model.arrays())
     manifest = _complete_manifest(model, weights)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    try:
+    with atomic_folder(path, may_replace) as staging:
         _write_synced(staging / WEIGHTS, weights)
         _write_synced(staging / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode())
         if card is not None:
             _write_synced(staging / CARD, card.encode())
         os.chmod(staging, 0o755)
-        _swap_in(staging, path)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return path
+
+
+def bundle_replacement(path: str | Path, *, force: bool) -> Callable[[Path], None]:
+    """Return the check :func:`save_bundle` makes of what is at ``path`` before replacing it.
+
+    With ``force``, a topictag bundle (its ``model.json`` parses and says so, whatever its
+    format version or the state of its weights) or an empty folder may be replaced; nothing
+    else ever is, and nothing at all without ``force``. The check raises
+    :class:`~topictag.errors.ModelError` with one line saying what is there.
+    """
+    shown = Path(path)
+
+    def check(existing: Path) -> None:
+        kind = _bundle_kind(existing)
+        if kind is None:
+            raise ModelError(
+                f"{shown}: {describe_existing(existing)} is there, not a model bundle; "
+                "refusing to replace it (--force replaces only a bundle or an empty folder)"
+            )
+        if not force:
+            what = "a model already exists" if kind == "bundle" else "an empty folder is"
+            raise ModelError(f"{shown}: {what} there (use --force to replace it)")
+
+    return check
+
+
+def check_bundle_target(path: str | Path, *, force: bool = False) -> None:
+    """Check before training that a bundle can be written at ``path``; raise if not.
+
+    Raises
+    ------
+    ModelError
+        If something is there that :func:`save_bundle` would refuse to replace.
+    OutputError
+        If the folder cannot be written.
+    """
+    check_output_folder(path, bundle_replacement(path, force=force))
+
+
+def _bundle_kind(path: Path) -> str | None:
+    """Return "bundle" or "empty" for a folder ``save_bundle`` may replace, else None."""
+    if path.is_symlink() or not path.is_dir():
+        return None
+    try:
+        if not any(os.scandir(path)):
+            return "empty"
+        with open_folder(path) as folder:
+            raw = read_member_file(folder, MANIFEST, MAX_MANIFEST_BYTES)
+        manifest = json.loads(raw.decode("utf-8"))
+    except (OSError, ArchiveProblem, ValueError, RecursionError):
+        return None
+    return "bundle" if isinstance(manifest, dict) and manifest.get("format") == FORMAT else None
 
 
 def load_bundle(path: str | Path) -> ModelData:
@@ -176,9 +228,7 @@ def load_bundle(path: str | Path) -> ModelData:
     """
     path = Path(path)
     try:
-        with open_folder(path) as folder:
-            manifest = _read_manifest(path, folder)
-            weights = read_member_file(folder, WEIGHTS, MAX_WEIGHTS_BYTES)
+        manifest, weights = _read_both(path)
     except FileNotFoundError:
         raise ModelError(f"{path / WEIGHTS}: missing (the bundle is incomplete)") from None
     except ArchiveProblem as problem:
@@ -195,6 +245,33 @@ def load_bundle(path: str | Path) -> ModelData:
         raise ModelError(f"{path}/{problem.file}: {problem.problem}") from None
     except ManifestProblem as problem:
         raise ModelError(f"{path / MANIFEST}: {problem}") from None
+
+
+def _read_both(path: Path, attempts: int = 5) -> tuple[dict[str, Any], bytes]:
+    """Read the manifest and the weights through one folder descriptor.
+
+    A retrain swaps a new folder in and removes the old one: a reader that opened the old one
+    may find its files gone, and then reads again from the folder now at ``path``.
+    """
+    for attempt in range(attempts):
+        with open_folder(path) as folder:
+            try:
+                return _read_manifest(path, folder), read_member_file(
+                    folder, WEIGHTS, MAX_WEIGHTS_BYTES
+                )
+            except (FileNotFoundError, ModelError):
+                if attempt + 1 == attempts or not _swapped(path, folder):
+                    raise
+    raise AssertionError("unreachable")
+
+
+def _swapped(path: Path, folder: int) -> bool:
+    """Whether the folder open as ``folder`` is no longer the one at ``path``."""
+    try:
+        mine, now = os.fstat(folder), os.stat(path)
+    except OSError:
+        return True
+    return (mine.st_dev, mine.st_ino) != (now.st_dev, now.st_ino)
 
 
 def read_manifest(path: str | Path) -> dict[str, Any]:
@@ -442,45 +519,5 @@ def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
 
 
 def _write_synced(path: Path, data: bytes) -> None:
-    with open(path, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
+    write_synced(path, data)
     os.chmod(path, 0o644)
-
-
-def _swap_in(staging: Path, target: Path) -> None:
-    """Move ``staging`` to ``target``; an existing ``target`` is exchanged atomically."""
-    if not target.exists():
-        os.rename(staging, target)
-    elif not _exchange(staging, target):
-        # No atomic exchange on this platform: move the old bundle aside first, so that a
-        # crash between the two renames still leaves it whole under the aside name.
-        aside = staging.with_name(staging.name + ".old")
-        os.rename(target, aside)
-        os.rename(staging, target)
-        shutil.rmtree(aside, ignore_errors=True)
-    # after an exchange, staging holds the old bundle; the caller removes it
-    _fsync_dir(target.parent)
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Atomically exchange two paths with Linux ``renameat2(RENAME_EXCHANGE)``."""
-    libc_name = ctypes.util.find_library("c")
-    if not libc_name:
-        return False
-    libc = ctypes.CDLL(libc_name, use_errno=True)
-    renameat2 = getattr(libc, "renameat2", None)
-    if renameat2 is None:
-        return False
-    at_fdcwd, rename_exchange = -100, 2
-    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
-    return bool(result == 0)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -36,12 +36,15 @@ def decide_labels(
     single_label: bool,
     at_least_one: bool,
     known: np.ndarray | None = None,
+    abstain: np.ndarray | None = None,
 ) -> np.ndarray:
     """Turn probabilities into a binary indicator matrix (the decision rule of every path).
 
     Multi-label: every label at or above its threshold, or the most probable one when none is
     and ``at_least_one`` is set. Single-label: the most probable label. Rows where ``known`` is
     false (the paragraph has no n-gram the model knows) get no label: there is nothing to go on.
+    Rows where ``abstain`` is true (the no-topic head's probability reached its threshold; see
+    :func:`abstaining`) get no label either.
     """
     n = probs.shape[0]
     if single_label:
@@ -55,7 +58,48 @@ def decide_labels(
             out[np.flatnonzero(empty), probs[empty].argmax(axis=1)] = 1
     if known is not None:
         out[~np.asarray(known, dtype=bool)] = 0
+    if abstain is not None:
+        out[np.asarray(abstain, dtype=bool)] = 0
     return out
+
+
+def abstaining(no_topic: np.ndarray | None, threshold: float | None) -> np.ndarray | None:
+    """Return the rows a model abstains on: no-topic probability at or above the threshold."""
+    if no_topic is None or threshold is None:
+        return None
+    return np.asarray(no_topic) >= threshold
+
+
+def choose_abstain_threshold(
+    probs: np.ndarray, thresholds: np.ndarray, no_topic: np.ndarray, Y: np.ndarray
+) -> float:
+    """Choose the no-topic threshold that maximizes micro-F1 of the gated decisions.
+
+    ``probs`` (n, n_labels) and ``no_topic`` (n,) are out-of-fold probabilities of the labels
+    and of the no-topic head, ``Y`` the gold indicator matrix. A paragraph abstains (gets no
+    label) when its no-topic probability reaches the threshold. Candidates are the midpoints
+    between distinct no-topic probabilities; a tie keeps the highest threshold (abstaining
+    least), and 1.0 (never abstain) wins unless gating helps.
+    """
+    chosen = probs >= thresholds
+    hits = (chosen & (Y == 1)).sum(axis=1)  # true positives each row contributes
+    made = chosen.sum(axis=1)
+    gold = int(Y.sum())
+    order = np.argsort(-no_topic, kind="stable")  # abstaining on a prefix of this order
+    lost_hits = np.concatenate([[0], np.cumsum(hits[order])])
+    lost_made = np.concatenate([[0], np.cumsum(made[order])])
+    tp = hits.sum() - lost_hits
+    f1 = 2.0 * tp / np.maximum(made.sum() - lost_made + gold, 1)
+    values = no_topic[order]
+    cut = np.append(True, values[1:] < values[:-1])  # abstain on the first k only between ties
+    cut = np.append(cut, True)
+    f1 = np.where(cut, f1, -1.0)
+    best = int(np.flatnonzero(f1 >= f1.max() - 1e-12)[0])  # fewest abstentions among the best
+    if best == 0:
+        return 1.0 + 1e-9 if values.size and values.max() >= 1.0 else 1.0
+    upper = values[best - 1]
+    lower = values[best] if best < len(values) else 0.0
+    return float((upper + lower) / 2.0)
 
 
 def choose_threshold(

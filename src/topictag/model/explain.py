@@ -45,9 +45,9 @@ class LabelExplanation:
 
 def explain(model: Model, text: str, *, labels: list[str] | None = None) -> list[LabelExplanation]:
     """Explain the predicted labels of a text (or the given ``labels``), largest share first."""
-    _, cols, vals, known = model._features([text])
+    _, cols, vals, _, _ = model._features([text])
     scores = model.score([text])
-    predicted = model.decide(scores.proba, known=known > 0)[0]
+    predicted = model.labels_of(scores)[0]
     chosen = labels if labels is not None else predicted
     terms = model.terms()
     out = []

@@ -72,6 +72,10 @@ def check_token_pattern(pattern: str) -> None:
     except (re.error, RecursionError, OverflowError) as exc:
         raise ValueError(f"token pattern is not a valid regular expression ({exc})") from None
     _check_tree(tree, inside_unbounded=False, parser=parser)
+    try:  # some patterns parse but do not compile (the TEMPLATE flag, for one)
+        re.compile(pattern)
+    except (re.error, RecursionError, OverflowError, ValueError) as exc:
+        raise ValueError(f"token pattern is not a valid regular expression ({exc})") from None
 
 
 def _check_tree(tree: Any, *, inside_unbounded: bool, parser: Any) -> None:

@@ -7,7 +7,7 @@ view, linear scores, sigmoid calibration, thresholds) from the arrays in the bun
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
@@ -16,7 +16,13 @@ from typing import Any
 import numpy as np
 
 from topictag.model.bundle import ModelData, load_bundle, resolve_model
-from topictag.model.decision import SINGLE_LABEL, calibrated_probabilities, decide_labels
+from topictag.model.decision import (
+    SINGLE_LABEL,
+    abstaining,
+    calibrated_probabilities,
+    decide_labels,
+    sigmoid,
+)
 from topictag.model.features import build_analyzer
 
 _MAX_ENTRIES = 1 << 15  # feature entries scored at once: bounds the (entries x labels) buffer
@@ -24,11 +30,31 @@ _MAX_ENTRIES = 1 << 15  # feature entries scored at once: bounds the (entries x 
 
 @dataclass(frozen=True)
 class Scores:
-    """Per-paragraph results of a batch: raw scores, probabilities and known-term counts."""
+    """Per-paragraph results of a batch: raw scores, probabilities and n-gram counts."""
 
     raw: np.ndarray  # (n, n_labels) linear scores before calibration
     proba: np.ndarray  # (n, n_labels) calibrated probabilities
     known_terms: np.ndarray  # (n,) how many of the paragraph's n-grams the model knows
+    terms: np.ndarray  # (n,) how many n-grams the paragraph has, known or not
+    no_topic: np.ndarray | None = None  # (n,) the no-topic head's probability, if the model has one
+    abstain: np.ndarray | None = None  # (n,) True where that probability reaches its threshold
+
+    def rows(self, span: slice) -> Scores:
+        """Return the scores of a slice of the batch's paragraphs."""
+        return Scores(
+            raw=self.raw[span],
+            proba=self.proba[span],
+            known_terms=self.known_terms[span],
+            terms=self.terms[span],
+            no_topic=None if self.no_topic is None else self.no_topic[span],
+            abstain=None if self.abstain is None else self.abstain[span],
+        )
+
+    @property
+    def voting(self) -> np.ndarray:
+        """Paragraphs that may decide an article's labels: known n-grams, not abstained on."""
+        known = self.known_terms > 0
+        return known if self.abstain is None else known & ~self.abstain
 
 
 class Model:
@@ -49,7 +75,12 @@ class Model:
             index = {term: i for i, term in enumerate(vocab)}
             self._views.append((build_analyzer(view), index, idf, offset, view.sublinear_tf))
             offset += len(vocab)
-        self._coef = np.ascontiguousarray(data.coef, dtype=np.float64)
+        coef, intercept = np.asarray(data.coef, dtype=np.float64), data.intercept
+        if data.abstain is not None:  # the no-topic head is scored as one more column
+            coef = np.column_stack([coef, np.asarray(data.abstain.coef, dtype=np.float64)])
+            intercept = np.append(intercept, data.abstain.intercept)
+        self._coef = np.ascontiguousarray(coef)
+        self._intercept = np.asarray(intercept, dtype=np.float64)
 
     @property
     def manifest(self) -> dict[str, Any]:
@@ -65,12 +96,25 @@ class Model:
             If ``texts`` is one string rather than a sequence of them.
         """
         _check_texts(texts)
-        rows, cols, vals, known = self._features(texts)
+        rows, cols, vals, known, total = self._features(texts)
         raw = self._linear_scores(rows, cols, vals, len(texts))
+        no_topic = abstain = None
+        head = self.data.abstain
+        if head is not None:
+            no_topic = sigmoid(raw[:, -1], head.calibration[0], head.calibration[1])
+            abstain = abstaining(no_topic, head.threshold)
+            raw = raw[:, :-1]
         proba = calibrated_probabilities(
             raw, self.data.calibration, single_label=self.mode == SINGLE_LABEL
         )
-        return Scores(raw=raw, proba=proba, known_terms=known)
+        return Scores(
+            raw=raw,
+            proba=proba,
+            known_terms=known,
+            terms=total,
+            no_topic=no_topic,
+            abstain=abstain,
+        )
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Return per-label probabilities, shape (n_texts, n_labels), columns as ``labels``.
@@ -114,9 +158,26 @@ class Model:
         >>> model.predict(["Brent crude rose."], threshold={"trade": 0.2})  # doctest: +SKIP
         [['energy', 'trade']]
         """
-        scores = self.score(texts)
+        return self.labels_of(self.score(texts), thresholds=threshold, top_k=top_k)
+
+    def labels_of(
+        self,
+        scores: Scores,
+        *,
+        thresholds: Mapping[str, float] | float | None = None,
+        top_k: int | None = None,
+    ) -> list[list[str]]:
+        """Return the labels of scored paragraphs, as ``predict`` gives them.
+
+        The one place that applies both of a paragraph's vetoes: no known n-gram, and the
+        no-topic head's abstention (see :meth:`decide` for the arguments).
+        """
         return self.decide(
-            scores.proba, thresholds=threshold, top_k=top_k, known=scores.known_terms > 0
+            scores.proba,
+            thresholds=thresholds,
+            top_k=top_k,
+            known=scores.known_terms > 0,
+            abstain=scores.abstain,
         )
 
     def decide(
@@ -126,6 +187,7 @@ class Model:
         thresholds: Mapping[str, float] | float | None = None,
         top_k: int | None = None,
         known: np.ndarray | None = None,
+        abstain: np.ndarray | None = None,
     ) -> list[list[str]]:
         """Turn probabilities into label lists, highest probability first.
 
@@ -138,6 +200,8 @@ class Model:
             Keep at most this many labels per paragraph.
         known : ndarray of bool, optional
             False for paragraphs with no known n-gram, which get no label.
+        abstain : ndarray of bool, optional
+            True for paragraphs the no-topic head abstains on (``Scores.abstain``): no label.
 
         Raises
         ------
@@ -165,6 +229,7 @@ class Model:
             single_label=self.mode == SINGLE_LABEL,
             at_least_one=self.data.at_least_one,
             known=known,
+            abstain=abstain,
         )
         rows, cols = np.nonzero(chosen)
         order = np.lexsort((cols, -proba[rows, cols], rows))  # by row, then most probable first
@@ -187,18 +252,16 @@ class Model:
             "use topictag.to_sklearn(model) (topictag.train.to_sklearn)"
         )
 
-    def _features(
-        self, texts: Sequence[str]
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Return the tf-idf entries of the texts as (row, column, value) arrays, row-sorted.
+    def analyze(self, texts: Sequence[str]) -> Iterator[tuple[list[str], np.ndarray, np.ndarray]]:
+        """Yield each view's n-grams of the texts, in view order.
 
-        Terms are looked up for the whole batch at once (``map(dict.get, ...)`` runs in C);
-        counting, weighting and normalizing are array operations.
+        Each item is ``(grams, ids, lengths)``: every n-gram of every text in order, its feature
+        index within the view (-1 for an n-gram the model does not know), and how many n-grams
+        each text has. Terms are looked up for the whole batch at once (``map(dict.get, ...)``
+        runs in C).
         """
         n = len(texts)
-        known = np.zeros(n, dtype=np.int64)
-        parts_rows, parts_cols, parts_vals = [], [], []
-        for analyze, index, idf, offset, sublinear in self._views:
+        for analyze, index, _, _, _ in self._views:
             terms: list[str] = []
             lengths = np.empty(n, dtype=np.int64)
             for i, text in enumerate(texts):
@@ -206,6 +269,24 @@ class Model:
                 lengths[i] = len(grams)
                 terms += grams
             ids = np.fromiter(map(index.get, terms, repeat(-1)), dtype=np.int64, count=len(terms))
+            yield terms, ids, lengths
+
+    def _features(
+        self, texts: Sequence[str]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Return the tf-idf entries of the texts as (row, column, value) arrays, row-sorted.
+
+        Also each text's known and total n-gram counts. Counting, weighting and normalizing are
+        array operations.
+        """
+        n = len(texts)
+        known = np.zeros(n, dtype=np.int64)
+        total = np.zeros(n, dtype=np.int64)
+        parts_rows, parts_cols, parts_vals = [], [], []
+        for (_, _, idf, offset, sublinear), (_, ids, lengths) in zip(
+            self._views, self.analyze(texts), strict=True
+        ):
+            total += lengths
             doc = np.repeat(np.arange(n, dtype=np.int64), lengths)
             hit = ids >= 0
             ids, doc = ids[hit], doc[hit]
@@ -220,7 +301,7 @@ class Model:
             parts_cols.append(cols + offset)
             parts_vals.append(weights)
         if len(parts_rows) == 1:
-            return parts_rows[0], parts_cols[0], parts_vals[0], known
+            return parts_rows[0], parts_cols[0], parts_vals[0], known, total
         rows = np.concatenate(parts_rows)
         order = np.argsort(rows, kind="stable")
         return (
@@ -228,12 +309,13 @@ class Model:
             np.concatenate(parts_cols)[order],
             np.concatenate(parts_vals)[order],
             known,
+            total,
         )
 
     def _linear_scores(
         self, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n: int
     ) -> np.ndarray:
-        scores = np.tile(self.data.intercept.astype(np.float64), (n, 1))
+        scores = np.tile(self._intercept, (n, 1))
         for start in range(0, len(rows), _MAX_ENTRIES):
             part = slice(start, start + _MAX_ENTRIES)
             r = rows[part]

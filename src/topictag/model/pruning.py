@@ -22,7 +22,8 @@ def prune_model(
     Parameters
     ----------
     max_features : int, optional
-        Keep the features whose largest absolute coefficient (over labels) is largest.
+        Keep the features whose largest absolute coefficient (over the labels and the no-topic
+        head) is largest.
     min_weight : float, optional
         Drop features whose largest absolute coefficient is below this.
     float16 : bool
@@ -34,7 +35,10 @@ def prune_model(
     either: probabilities move slightly for paragraphs that contained it. Measure the effect
     with ``topictag evaluate`` (``make bench-serve`` reports it on Reuters-21578).
     """
-    weight = np.abs(np.asarray(data.coef, dtype=np.float64)).max(axis=1)
+    weights = np.asarray(data.coef, dtype=np.float64)
+    if data.abstain is not None:  # the no-topic head's features count as much as a label's
+        weights = np.column_stack([weights, np.asarray(data.abstain.coef, dtype=np.float64)])
+    weight = np.abs(weights).max(axis=1)
     keep = np.ones(len(weight), dtype=bool)
     if min_weight is not None:
         keep &= weight >= min_weight
@@ -51,6 +55,10 @@ def prune_model(
         offset += len(vocab)
     coef = np.asarray(data.coef)[keep]
     coef = coef.astype(np.float16) if float16 else coef.astype(np.float64)
+    abstain = None
+    if data.abstain is not None:
+        head = np.asarray(data.abstain.coef)[keep].astype(coef.dtype)
+        abstain = replace(data.abstain, coef=head)
     manifest: dict[str, Any] = dict(data.manifest)
     manifest["pruning"] = {
         "from_weights_sha256": data.manifest.get("weights", {}).get("sha256"),
@@ -61,4 +69,9 @@ def prune_model(
         "float16": float16,
     }
     manifest["metrics"] = {"test": None, "cv": None, "note": "pruned: evaluate again"}
-    return replace(data, vocabularies=vocabularies, idfs=idfs, coef=coef, manifest=manifest)
+    if isinstance(manifest.get("drift"), dict):  # the vocabulary shrank: its share is stale
+        drift = {k: v for k, v in manifest["drift"].items() if k != "known_share"}
+        manifest["drift"] = drift | {"note": "pruned: the known-token share was dropped"}
+    return replace(
+        data, vocabularies=vocabularies, idfs=idfs, coef=coef, manifest=manifest, abstain=abstain
+    )

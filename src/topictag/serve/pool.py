@@ -6,14 +6,25 @@ needs (a feature matrix, a loaded model) is registered here before the workers a
 each worker inherits it instead of receiving a pickled copy per task; only the task's small
 arguments and its result cross the process boundary. Where ``fork`` is unavailable, or with one
 job, tasks run in the calling process on the same state.
+
+Workers never outlive the run: on Linux each asks the kernel for ``SIGKILL`` when its parent
+dies (``prctl(PR_SET_PDEATHSIG)``, even while it computes), and everywhere a thread in each
+watches its parent; a run that ends by an exception (Ctrl-C, SIGTERM) ends its workers at
+once. A worker that dies makes the run fail with one line (:class:`~topictag.errors.WorkerError`).
 """
 
 from __future__ import annotations
 
 import itertools
+import os
+import signal
+import threading
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from topictag.errors import WorkerError
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -64,6 +75,7 @@ class Workers(Generic[S]):
         self.state = state
         self._key: int | None = None
         self._executor: Any = None
+        self._processes: list[Any] = []  # the workers, as launched
 
     @property
     def parallel(self) -> bool:
@@ -77,12 +89,23 @@ class Workers(Generic[S]):
 
             self._key = next(_KEYS)
             _STATES[self._key] = self.state
+            # The kernel's parent-death signal follows the thread that forked: ask for it only
+            # when that is the main thread (a worker thread may end before the pool does).
+            main = threading.current_thread() is threading.main_thread()
             try:
-                self._executor = ProcessPoolExecutor(self.jobs, mp_context=context)
-                # With fork, the first task launches every worker: do it now.
-                self._executor.submit(int).result()
-            except BaseException:
-                self._close()
+                self._executor = ProcessPoolExecutor(
+                    self.jobs,
+                    mp_context=context,
+                    initializer=_start_worker,
+                    initargs=(os.getpid(), main),
+                )
+                # With fork, the first task launches every worker: do it now, and note them
+                # before waiting, so that one killed while starting can still be named.
+                started = self._executor.submit(int)
+                self._processes = list((self._executor._processes or {}).values())
+                started.result()
+            except BaseException as error:  # a worker killed while the pool starts, Ctrl-C...
+                self._stop(error)
                 raise
         return self
 
@@ -92,7 +115,19 @@ class Workers(Generic[S]):
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        self._close()
+        if error is None:
+            self._close()
+        else:
+            self._stop(error)
+
+    def _stop(self, error: BaseException) -> None:
+        """Stop the workers after ``error``; a broken pool becomes one :class:`WorkerError`."""
+        broken = _broken(error)
+        died = self._close(stop=True, broken=broken)
+        if broken:
+            raise WorkerError(
+                died or "a worker process died unexpectedly; the run stopped"
+            ) from None
 
     def submit(self, function: Callable[..., R], *args: Any) -> Future[R]:
         """Start ``function(state, *args)``; return its future.
@@ -119,13 +154,84 @@ class Workers(Generic[S]):
         futures = [self.submit(function, item) for item in items]
         return [future.result() for future in futures]
 
-    def _close(self) -> None:
+    def _close(self, *, stop: bool = False, broken: bool = False) -> str | None:
+        """Shut the workers down (at once with ``stop``); say how one died, if one did."""
+        died = None
         if self._executor is not None:
-            self._executor.shutdown()
+            launched = list((self._executor._processes or {}).values())
+            processes = self._processes + [p for p in launched if p not in self._processes]
+            ours: set[int | None] = set()
+            if stop and not broken:  # Ctrl-C, SIGTERM, an error: do not wait for running tasks
+                # SIGKILL, not SIGTERM: a worker ended while it writes a result holds the result
+                # queue's lock, and a gentler signal lets another worker block on it forever
+                # (the executor's shutdown would then wait for that worker). Killing every
+                # worker leaves no one to wait for. (A broken pool's executor has already sent
+                # SIGTERM to the workers left, and one of them died of its own signal.)
+                for process in processes:
+                    if process.is_alive():
+                        process.kill()
+                        ours.add(process.pid)
+            self._executor.shutdown(wait=not stop, cancel_futures=stop)
+            for process in processes:
+                process.join(timeout=5)
+                if process.is_alive():
+                    process.kill()
+                    ours.add(process.pid)
+                    process.join(timeout=5)
+            # name the signal of a worker that died of something other than our own stop
+            codes = [(p.pid, p.exitcode) for p in processes if (p.exitcode or 0) < 0]
+            named = [
+                (pid, -code) for pid, code in codes if pid not in ours and code != -signal.SIGTERM
+            ]
+            died = _died(*named[0]) if named else None
             self._executor = None
+            self._processes = []
         if self._key is not None:
             _STATES.pop(self._key, None)
             self._key = None
+        return died
+
+
+def _broken(error: BaseException) -> bool:
+    from concurrent.futures.process import BrokenProcessPool
+
+    return isinstance(error, BrokenProcessPool)
+
+
+def _died(pid: int | None, number: int) -> str:
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        name = f"signal {number}"
+    return f"a worker process (pid {pid}) was killed by {name}; the run stopped"
+
+
+def _start_worker(parent: int, main_thread: bool) -> None:
+    """Set a worker up: die with the parent, leave Ctrl-C and SIGTERM to it (in the worker)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the workers itself
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if main_thread:
+        _die_with_parent()
+    if os.getppid() != parent:  # it died before the request above was made
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _die_with_parent() -> None:
+    """Linux: have the kernel send SIGKILL to this process when its parent dies."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    with suppress(OSError, AttributeError):  # not Linux: the watching thread does it
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+
+
+def _watch_parent(parent: int) -> None:
+    import time
+
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 def _run(key: int, function: Callable[..., Any], args: tuple[Any, ...]) -> Any:

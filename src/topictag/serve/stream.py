@@ -21,7 +21,7 @@ from topictag.data.articles import article_probabilities, split_paragraphs
 from topictag.data.inputs import Item
 from topictag.errors import DataError
 from topictag.model.decision import SINGLE_LABEL
-from topictag.model.inference import Model
+from topictag.model.inference import Model, Scores
 from topictag.serve.pool import Workers
 
 
@@ -33,6 +33,8 @@ class ClassifyStats:
     paragraphs: int = 0
     skipped: int = 0
     unknown: int = 0  # non-empty paragraphs with no n-gram the model knows
+    known_terms: int = 0  # n-grams the model knows, over all paragraphs
+    terms: int = 0  # n-grams, known or not
 
     def add(self, other: ClassifyStats) -> None:
         """Add another batch's counts to these."""
@@ -40,15 +42,25 @@ class ClassifyStats:
         self.paragraphs += other.paragraphs
         self.skipped += other.skipped
         self.unknown += other.unknown
+        self.known_terms += other.known_terms
+        self.terms += other.terms
+
+
+SCORES = ("all", "labels", "none")  # how much of each row's "scores" an answer keeps
 
 
 @dataclass(frozen=True)
 class Options:
-    """How predictions become output rows."""
+    """How predictions become output rows.
+
+    ``scores`` is ``"all"`` (every label's probability), ``"labels"`` (only the labels in
+    ``labels``) or ``"none"`` (no ``scores`` key).
+    """
 
     thresholds: Mapping[str, float] | float | None = None
     top_k: int | None = None
     paragraphs: bool = False
+    scores: str = "all"
 
 
 def batches(
@@ -65,21 +77,26 @@ def batches(
     left out instead.
     """
     batch: list[Item] = []
-    for item in items:
-        if isinstance(item, DataError):
-            if batch:
+    try:
+        for item in items:
+            if isinstance(item, DataError):
+                if batch:
+                    yield batch
+                    batch = []
+                if not skip_invalid:
+                    raise item
+                stats.skipped += 1
+                if on_skip is not None:
+                    on_skip(item)
+                continue
+            batch.append(item)
+            if len(batch) >= batch_size:
                 yield batch
                 batch = []
-            if not skip_invalid:
-                raise item
-            stats.skipped += 1
-            if on_skip is not None:
-                on_skip(item)
-            continue
-        batch.append(item)
-        if len(batch) >= batch_size:
+    except DataError:  # raised by a reader that cannot go on: the rows before it are answered
+        if batch:
             yield batch
-            batch = []
+        raise
     if batch:
         yield batch
 
@@ -93,6 +110,7 @@ def classify_items(
     thresholds: Mapping[str, float] | float | None = None,
     top_k: int | None = None,
     paragraphs: bool = False,
+    scores: str = "all",
     skip_invalid: bool = False,
     on_skip: Callable[[DataError], None] | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
@@ -104,7 +122,7 @@ def classify_items(
         For the first bad input row, unless ``skip_invalid`` (then ``on_skip(error)`` is called
         and the row is counted in ``stats.skipped``). Rows before it have been yielded.
     """
-    options = Options(thresholds, top_k, paragraphs)
+    options = Options(thresholds, top_k, paragraphs, scores)
     for batch in batches(
         items, batch_size=batch_size, stats=stats, skip_invalid=skip_invalid, on_skip=on_skip
     ):
@@ -141,6 +159,7 @@ def classify_stream(
                 thresholds=options.thresholds,
                 top_k=options.top_k,
                 paragraphs=options.paragraphs,
+                scores=options.scores,
                 skip_invalid=skip_invalid,
                 on_skip=on_skip,
             ):
@@ -230,25 +249,45 @@ def classify_batch(
     model: Model, items: list[Item], options: Options
 ) -> tuple[list[dict[str, Any]], ClassifyStats]:
     """Classify one batch; return its output rows and its counts."""
+    texts, pieces = batch_texts(items, paragraphs=options.paragraphs)
+    return batch_rows(model, items, texts, pieces, model.score(texts), options)
+
+
+def batch_texts(items: list[Item], *, paragraphs: bool) -> tuple[list[str], list[list[str]] | None]:
+    """Return the texts a batch scores, and each item's paragraphs in article mode (else None)."""
+    if not paragraphs:
+        return [item.text for item in items], None
+    pieces = [split_paragraphs(item.text) for item in items]
+    return [p for parts in pieces for p in parts], pieces
+
+
+def batch_rows(
+    model: Model,
+    items: list[Item],
+    texts: list[str],
+    pieces: list[list[str]] | None,
+    scores: Scores,
+    options: Options,
+) -> tuple[list[dict[str, Any]], ClassifyStats]:
+    """Turn a batch's scores into its output rows and counts.
+
+    ``texts`` and ``pieces`` are what :func:`batch_texts` returned for ``items``, and ``scores``
+    is ``model.score(texts)`` (or the rows of a larger batch that belong to these texts).
+    """
     counts = ClassifyStats(inputs=len(items))
-    if options.paragraphs:
-        pieces = [split_paragraphs(item.text) for item in items]
-        texts = [p for parts in pieces for p in parts]
-    else:
-        texts = [item.text for item in items]
-    scores = model.score(texts)
     known = scores.known_terms > 0
-    labels = model.decide(
-        scores.proba, thresholds=options.thresholds, top_k=options.top_k, known=known
-    )
+    labels = model.labels_of(scores, thresholds=options.thresholds, top_k=options.top_k)
     counts.paragraphs = len(texts)
     counts.unknown = sum(1 for text, k in zip(texts, known, strict=True) if text.strip() and not k)
+    counts.known_terms = int(scores.known_terms.sum())
+    counts.terms = int(scores.terms.sum())
     names = model.labels
     proba = np.round(scores.proba, 6).tolist()
     terms = scores.known_terms.tolist()
-    if not options.paragraphs:
+    keep = options.scores
+    if pieces is None:
         return [
-            _row(item.id, item.fields, labels[i], proba[i], names, known_terms=terms[i])
+            _row(item.id, item.fields, labels[i], proba[i], names, keep, known_terms=terms[i])
             for i, item in enumerate(items)
         ], counts
     rows: list[dict[str, Any]] = []
@@ -264,17 +303,19 @@ def classify_batch(
                     labels[index],
                     proba[index],
                     names,
+                    keep,
                     paragraph=k,
                     text=texts[index],
                     known_terms=terms[index],
                 )
             )
-        article = article_probabilities(scores.proba[span], single_label=single)
+        voting = scores.voting[span]
+        article = article_probabilities(scores.proba[span], single_label=single, voting=voting)
         article_labels = model.decide(
             article[None, :],
             thresholds=options.thresholds,
             top_k=options.top_k,
-            known=np.array([bool(known[span].any())]),
+            known=np.array([bool(voting.any() if not single else known[span].any())]),
         )[0]
         rows.append(
             _row(
@@ -283,6 +324,7 @@ def classify_batch(
                 article_labels,
                 np.round(article, 6).tolist(),
                 names,
+                keep,
                 article=True,
                 paragraphs=len(parts),
             )
@@ -297,12 +339,16 @@ def _row(
     labels: list[str],
     proba: list[float],
     names: list[str],
+    keep: str,
     **extra: Any,
 ) -> dict[str, Any]:
     row: dict[str, Any] = {"id": ident}
     row.update((k, v) for k, v in extra.items() if k in ("paragraph", "article"))
     row.update(fields)
     row["labels"] = labels
-    row["scores"] = dict(zip(names, proba, strict=True))
+    if keep == "all":
+        row["scores"] = dict(zip(names, proba, strict=True))
+    elif keep == "labels":
+        row["scores"] = {label: proba[names.index(label)] for label in labels}
     row.update((k, v) for k, v in extra.items() if k not in ("paragraph", "article"))
     return row

@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from topictag.errors import DataError
-from topictag.model.bundle import ModelData
+from topictag.model.bundle import Abstain, ModelData
 from topictag.model.inference import Model
 from topictag.train.estimator import TopicClassifier
 from topictag.train.features import build_vectorizer, fitted_vectorizers, views_from_config
@@ -33,6 +33,7 @@ def build_pipeline(config: TrainConfig, *, mode: str, at_least_one: bool, n_jobs
         min_positives=decision.min_positives,
         default_threshold=decision.default_threshold,
         at_least_one=at_least_one,
+        abstain=decision.abstain,
         n_jobs=n_jobs,
         random_state=config.seed,
     )
@@ -61,6 +62,19 @@ def data_from_pipeline(
         thresholds=classifier.thresholds_.astype(np.float64),
         at_least_one=bool(classifier.at_least_one),
         manifest=manifest,
+        abstain=_abstain_of(classifier),
+    )
+
+
+def _abstain_of(classifier: TopicClassifier) -> Abstain | None:
+    threshold = getattr(classifier, "abstain_threshold_", None)
+    if threshold is None:
+        return None
+    return Abstain(
+        coef=np.asarray(classifier.abstain_coef_, dtype=np.float64),
+        intercept=float(classifier.abstain_intercept_),
+        calibration=np.asarray(classifier.abstain_calibration_, dtype=np.float64),
+        threshold=float(threshold),
     )
 
 
@@ -86,7 +100,9 @@ def pipeline_from_data(data: ModelData) -> Any:
         if len(vectorizers) == 1
         else FeatureUnion([(v.analyzer, v) for v in vectorizers])
     )
-    classifier = TopicClassifier(mode=data.mode, at_least_one=data.at_least_one)
+    classifier = TopicClassifier(
+        mode=data.mode, at_least_one=data.at_least_one, abstain=data.abstain is not None
+    )
     classifier.coef_ = np.ascontiguousarray(np.asarray(data.coef, dtype=np.float64).T)
     classifier.intercept_ = np.asarray(data.intercept, dtype=np.float64)
     classifier.calibration_ = np.asarray(data.calibration, dtype=np.float64)
@@ -96,6 +112,12 @@ def pipeline_from_data(data: ModelData) -> Any:
     classifier.indicator_ = True
     classifier.mode_ = data.mode
     classifier.n_iter_ = np.zeros(len(data.labels), dtype=np.int64)  # not recorded in bundles
+    classifier.abstain_threshold_ = None
+    if data.abstain is not None:
+        classifier.abstain_coef_ = np.asarray(data.abstain.coef, dtype=np.float64)
+        classifier.abstain_intercept_ = data.abstain.intercept
+        classifier.abstain_calibration_ = np.asarray(data.abstain.calibration, dtype=np.float64)
+        classifier.abstain_threshold_ = data.abstain.threshold
     return Pipeline([("features", features), ("classifier", classifier)])
 
 
@@ -121,6 +143,10 @@ _RECIPE_KEYS = {
     "word": {"ngram_range": "[features] ngram_range"},
     "char_wb": {"ngram_range": "[features] char_ngram_range"},
     "model": {},
+    "classifier": {
+        key: f"[decision] {key}"
+        for key in ("cv_folds", "min_positives", "default_threshold", "at_least_one", "abstain")
+    },
 }
 _SKLEARN_MESSAGE = re.compile(
     r"The '(?P<param>\w+)' parameter of (?P<owner>\w+) (?P<rule>must be .*)\. "
@@ -201,6 +227,10 @@ def _check_values(config: TrainConfig, *, where: str) -> None:
         GroupKFold(n_splits=config.decision.cv_folds)
     except ValueError as error:
         raise DataError(f"{where}: [decision] cv_folds: {error}") from None
+    try:  # last: what the models above do not check (a search's classifier or average_with)
+        pipeline.named_steps["classifier"]._validate_params()
+    except InvalidParameterError as error:
+        raise DataError(f"{where}: {_explain(error, 'classifier')}") from None
 
 
 def _explain(error: Exception, kind: str) -> str:
@@ -209,6 +239,6 @@ def _explain(error: Exception, kind: str) -> str:
     if match is None:
         return str(error)
     param = match["param"]
-    section = "[model]" if kind == "model" else "[features]"
+    section = "[model]" if kind in ("model", "classifier") else "[features]"
     key = _RECIPE_KEYS[kind].get(param, f"{section} {param}")
     return f"{key}: {match['rule']}, got {match['got']} (scikit-learn's {match['owner']})"

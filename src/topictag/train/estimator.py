@@ -7,11 +7,11 @@ data only:
 1. out-of-fold decision scores from grouped K-fold (related paragraphs never sit on both sides);
 2. per label, a sigmoid (Platt) calibration of those scores into probabilities, and the
    probability threshold that maximizes the label's F1 on them;
-3. a final one-vs-rest fit on all the training data.
+3. a final one-vs-rest fit on all the training data (with ``abstain``, also the no-topic head
+   of :mod:`topictag.train.abstain`).
 
-``y`` is either a binary label-indicator matrix (what topictag trains on: a paragraph may carry
-several labels, or none) or a 1-D array of class labels (one class per sample, as scikit-learn's
-classifiers take it).
+``y`` is a binary label-indicator matrix (what topictag trains on: a paragraph may carry several
+labels, or none) or a 1-D array of class labels, as scikit-learn's classifiers take it.
 """
 
 from __future__ import annotations
@@ -25,19 +25,27 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.model_selection import GroupKFold
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from topictag.model.decision import (
     MULTI_LABEL,
     SINGLE_LABEL,
+    abstaining,
     calibrated_probabilities,
     decide_labels,
+    sigmoid,
 )
 from topictag.serve.pool import Workers
+from topictag.train.abstain import fit_head, no_topic_column
 from topictag.train.calibration import calibrate
 from topictag.train.linear import fit_binary
 from topictag.train.recipe import CLASSIFIERS
+from topictag.train.targets import fit_task, indicator_targets
+
+_FIT_CHECKS = {"accept_large_sparse": False, "multi_output": True}
+_PREDICT_CHECKS = {"accept_large_sparse": False, "reset": False}
+#: The parameters each label's binary model gets (:func:`topictag.train.linear.fit_binary`).
+_LINEAR_KEYS = ("classifier", "C", "class_weight", "max_iter", "nb_weights", "average_with")
 
 #: Checks of scikit-learn's suite that cannot pass, with the reason (``check_estimator``'s
 #: ``expected_failed_checks``).
@@ -83,6 +91,9 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         Probability threshold for labels that cannot be tuned.
     at_least_one : bool, default=False
         In multi-label mode, predict the top label when none passes its threshold.
+    abstain : bool, default=False
+        In multi-label mode with an indicator ``y``, also learn the no-topic head
+        (:mod:`topictag.train.abstain`): rows it is confident have no topic get no label.
     n_jobs : int, default=1
         Processes for fitting labels in parallel (forked; the result does not depend on it).
     random_state : int, RandomState instance or None, default=0
@@ -108,6 +119,9 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
     n_iter_ : ndarray of shape (n_labels,)
         Solver iterations of each label's final fit (0 for a label with one class).
     n_features_in_ : int
+    abstain_threshold_ : float or None
+        The no-topic head's threshold (None when no head was learned); with it
+        ``abstain_coef_``, ``abstain_intercept_`` and ``abstain_calibration_``.
 
     Examples
     --------
@@ -116,6 +130,8 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
     >>> TopicClassifier().fit(X, ["a", "a", "a", "b", "b", "b"]).predict([[1.0, 0.1]])
     array(['a'], dtype='<U1')
     """
+
+    abstain_threshold_: float | None
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "classifier": [StrOptions(set(CLASSIFIERS))],
@@ -129,6 +145,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         "min_positives": [Interval(Integral, 0, None, closed="left")],
         "default_threshold": [Interval(Real, 0, 1, closed="both")],
         "at_least_one": ["boolean"],
+        "abstain": ["boolean"],
         "n_jobs": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
     }
@@ -147,6 +164,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         min_positives: int = 3,
         default_threshold: float = 0.5,
         at_least_one: bool = False,
+        abstain: bool = False,
         n_jobs: int = 1,
         random_state: Any = 0,
     ):
@@ -161,6 +179,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         self.min_positives = min_positives
         self.default_threshold = default_threshold
         self.at_least_one = at_least_one
+        self.abstain = abstain
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -195,22 +214,26 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
             If ``y`` has one class, a 2-D ``y`` is not binary, or there are fewer than two
             groups.
         """
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse="csr",
-            dtype=np.float64,
-            accept_large_sparse=False,
-            multi_output=True,
-        )
-        Y, classes, indicator = _targets(y, type(self).__name__)
-        oof, final = self.cross_fit(X, Y, groups, final=True)
+        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=np.float64, **_FIT_CHECKS)
+        Y, classes, indicator = indicator_targets(y, type(self).__name__)
+        multi = indicator and self.mode == MULTI_LABEL and not self.at_least_one
+        head = no_topic_column(Y, enabled=self.abstain and multi)
+        Yx = Y if head is None else np.column_stack([Y, head])
+        oof, final = self.cross_fit(X, Yx, groups, final=True)
         assert final is not None
+        n = Y.shape[1]
         self.calibration_, self.thresholds_ = calibrate(
-            oof, Y, min_positives=self.min_positives, default=self.default_threshold
+            oof[:, :n], Y, min_positives=self.min_positives, default=self.default_threshold
         )
-        self.coef_, self.intercept_, self.n_iter_ = final
+        coef, intercept, n_iter = final
+        self.coef_, self.intercept_, self.n_iter_ = coef[:n], intercept[:n], n_iter[:n]
+        self.abstain_threshold_ = None
+        if head is not None:
+            probs = sigmoid(oof[:, :n], self.calibration_[:, 0], self.calibration_[:, 1])
+            fitted = fit_head(oof[:, n], (coef[n], intercept[n]), Y, probs, self.thresholds_)
+            for name, value in fitted.items():
+                setattr(self, name, value)
+        oof = oof[:, :n]
         self.classes_ = classes
         self.indicator_ = indicator
         self.mode_ = self.mode if indicator else SINGLE_LABEL
@@ -224,8 +247,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         """Return out-of-fold decision scores of an indicator ``Y``, and with ``final`` the fit
         on all rows as ``(coef, intercept, n_iter)``.
 
-        Folds are grouped: no group has rows on both sides. All fits (every fold, and the final
-        one) are submitted together, so both cores stay busy.
+        Folds are grouped: no group has rows on both sides. All fits are submitted together.
         """
         n_samples = Y.shape[0]
         groups = np.arange(n_samples) if groups is None else np.asarray(groups)
@@ -269,8 +291,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         n_labels = Y.shape[1]
         chunks = [c for c in np.array_split(np.arange(n_labels), 4 * max(self.n_jobs, 1)) if len(c)]
         tasks = [(k, chunk) for k in range(len(row_sets)) for chunk in chunks]
-        with Workers(self.n_jobs, (self, X, Y, row_sets, seed)) as workers:
-            results = workers.map(_fit_task, tasks)
+        results = self._run_fits(X, Y, row_sets, tasks, seed)
         fits = []
         for k in range(len(row_sets)):
             parts = [r for (task_set, _), r in zip(tasks, results, strict=True) if task_set == k]
@@ -282,6 +303,22 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
                 )
             )
         return fits
+
+    def _run_fits(
+        self,
+        X: Any,
+        Y: np.ndarray,
+        row_sets: list[np.ndarray],
+        tasks: list[tuple[int, np.ndarray]],
+        seed: int,
+    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Run the (row set, label chunk) fit tasks, in order; the engines hook in here.
+
+        Each task gives ``self._fit_chunk(X[rows], Y[rows, chunk], seed)``: in this process, or
+        in ``n_jobs`` forked workers; ``topictag.train.dask_engine`` makes them Dask tasks.
+        """
+        with Workers(self.n_jobs, (self, X, Y, row_sets, seed)) as workers:
+            return workers.map(fit_task, tasks)
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Return a score per sample and label whose order agrees with the prediction.
@@ -326,18 +363,21 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
             single_label=self.mode_ == SINGLE_LABEL,
             at_least_one=self.at_least_one,
             known=(X.getnnz(axis=1) if issparse(X) else np.count_nonzero(X, axis=1)) > 0,
+            abstain=abstaining(self.no_topic_proba(X), getattr(self, "abstain_threshold_", None)),
         )
         return labels.astype(getattr(self, "_y_dtype", np.int8), copy=False)
 
+    def no_topic_proba(self, X: Any) -> np.ndarray | None:
+        """Return the no-topic head's probability per sample, or None without a head."""
+        check_is_fitted(self)
+        if getattr(self, "abstain_threshold_", None) is None:
+            return None
+        score = np.asarray(self._validate(X) @ self.abstain_coef_) + self.abstain_intercept_
+        a, b = self.abstain_calibration_
+        return sigmoid(np.ravel(score), a, b)
+
     def _validate(self, X: Any) -> Any:
-        return validate_data(
-            self,
-            X,
-            accept_sparse="csr",
-            dtype=np.float64,
-            accept_large_sparse=False,
-            reset=False,
-        )
+        return validate_data(self, X, accept_sparse="csr", dtype=np.float64, **_PREDICT_CHECKS)
 
     def _scores(self, X: Any) -> np.ndarray:
         return np.asarray(self._validate(X) @ self.coef_.T) + self.intercept_
@@ -356,42 +396,4 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         return coef, intercept, np.array([n for _, _, n in fits], dtype=np.int64)
 
     def _fit_binary(self, X: Any, y: np.ndarray, seed: int) -> tuple[np.ndarray, float, int]:
-        return fit_binary(
-            X,
-            y,
-            classifier=self.classifier,
-            C=self.C,
-            class_weight=self.class_weight,
-            max_iter=self.max_iter,
-            seed=seed,
-            nb_weights=self.nb_weights,
-            average_with=self.average_with,
-        )
-
-
-def _fit_task(
-    state: tuple[TopicClassifier, Any, np.ndarray, list[np.ndarray], int],
-    task: tuple[int, np.ndarray],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Fit one chunk of labels on one set of rows (run by :class:`Workers`)."""
-    estimator, X, Y, row_sets, seed = state
-    k, chunk = task
-    rows = row_sets[k]
-    return estimator._fit_chunk(X[rows], Y[np.ix_(rows, chunk)], seed)
-
-
-def _targets(y: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Return (int8 indicator matrix, classes, whether ``y`` was an indicator)."""
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = column_or_1d(y, warn=True)  # a column of class labels
-    if y.ndim == 2:
-        if not np.isin(y, (0, 1)).all():
-            raise ValueError("a 2-D y must be a binary label-indicator matrix (0 and 1 only)")
-        return np.asarray(y, dtype=np.int8), np.arange(y.shape[1]), True
-    check_classification_targets(y)
-    classes, codes = np.unique(y, return_inverse=True)
-    if len(classes) < 2:
-        raise ValueError(f"{name} needs at least 2 classes in y; got 1 class")
-    Y = np.zeros((len(y), len(classes)), dtype=np.int8)
-    Y[np.arange(len(y)), codes] = 1
-    return Y, classes, False
+        return fit_binary(X, y, seed=seed, **{key: getattr(self, key) for key in _LINEAR_KEYS})

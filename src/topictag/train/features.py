@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -57,3 +58,44 @@ def fitted_vectorizers(features: Any) -> list[Any]:
     if hasattr(features, "transformer_list"):
         return [vectorizer for _, vectorizer in features.transformer_list]
     return [features]
+
+
+def fit_vocabulary(vectorizer: Any, counts: list[tuple[Counter, Counter]], n_docs: int) -> Any:
+    """Set a ``TfidfVectorizer``'s vocabulary and idf from counts, as ``fit`` on the rows would.
+
+    ``counts`` holds (document frequency, total count) Counters of parts of the ``n_docs``
+    rows; they are added up, then ``min_df``, ``max_df`` and ``max_features`` are applied as
+    scikit-learn does (alphabetical vocabulary, its tie-break), and the smoothed idf is set.
+    The Dask and streaming engines count in parts; this gives the vectorizer ``fit`` would.
+
+    Raises
+    ------
+    ValueError
+        With scikit-learn's words, when the limits leave no term.
+    """
+    df_total: Counter[str] = Counter()
+    tf_total: Counter[str] = Counter()
+    for df, tf in counts:
+        df_total.update(df)
+        tf_total.update(tf)
+    terms = sorted(df_total)
+    dfs = np.array([df_total[t] for t in terms], dtype=np.int64)
+    high = vectorizer.max_df if isinstance(vectorizer.max_df, int) else vectorizer.max_df * n_docs
+    low = vectorizer.min_df if isinstance(vectorizer.min_df, int) else vectorizer.min_df * n_docs
+    if high < low:
+        raise ValueError("max_df corresponds to < documents than min_df")
+    mask = (dfs <= high) & (dfs >= low)
+    limit = vectorizer.max_features
+    if limit is not None and mask.sum() > limit:
+        tfs = np.array([tf_total[t] for t in terms], dtype=np.float64)
+        order = (-tfs[mask]).argsort()[:limit]  # scikit-learn's own tie-break
+        chosen = np.zeros(len(dfs), dtype=bool)
+        chosen[np.where(mask)[0][order]] = True
+        mask = chosen
+    kept = [t for t, keep in zip(terms, mask, strict=True) if keep]
+    if not kept:
+        raise ValueError("After pruning, no terms remain. Try a lower min_df or a higher max_df.")
+    smoothed = dfs[mask].astype(np.float64) + 1.0  # as TfidfTransformer(smooth_idf=True)
+    vectorizer.set_params(vocabulary={t: i for i, t in enumerate(kept)})
+    vectorizer.idf_ = np.log((n_docs + 1) / smoothed) + 1.0  # also sets vocabulary_
+    return vectorizer

@@ -52,6 +52,7 @@ class DecisionConfig:
     min_positives: int = 3  # labels with fewer training examples keep the default threshold
     default_threshold: float = 0.5  # on the calibrated probability
     at_least_one: bool | None = None  # None: on when no training paragraph is empty
+    abstain: bool = True  # learn a no-topic head from the no-topic paragraphs (multi-label)
 
 
 @dataclass(frozen=True)

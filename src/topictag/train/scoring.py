@@ -1,9 +1,10 @@
 """The search's criterion: a recipe's cross-validated score on training rows.
 
 Nothing is scored on rows it was fitted on. Grouped K-fold gives out-of-fold decision scores;
-then, for each fold, the calibration (Platt sigmoids) and the per-label thresholds are fitted on
-the out-of-fold scores of the *other* folds and applied to this one, as the final model applies
-them to new text. The objective follows the corpus's mode: accuracy for single-label data,
+then, for each fold, the calibration (Platt sigmoids) and the per-label thresholds (and, when the
+recipe learns one, the no-topic head's sigmoid and threshold: :mod:`topictag.train.abstain`) are
+fitted on the out-of-fold scores of the *other* folds and applied to this one, as the final model
+applies them to new text. The objective follows the corpus's mode: accuracy for single-label data,
 the mean of micro- and macro-F1 for multi-label data.
 
 Feature matrices are cached by view (:class:`FeatureCache`): trials that share the word view,
@@ -24,11 +25,14 @@ from scipy import sparse
 
 from topictag.model.decision import (
     SINGLE_LABEL,
+    abstaining,
     calibrated_probabilities,
     choose_thresholds,
     decide_labels,
+    sigmoid,
 )
 from topictag.model.features import View
+from topictag.train.abstain import calibrate_head, no_topic_column
 from topictag.train.recipe import FeatureConfig, TrainConfig
 
 MAX_CACHED_ENTRIES = 40_000_000  # feature entries kept across trials (~480 MB)
@@ -216,18 +220,23 @@ def score_config(
     stacked = sparse.vstack([X[folds != k] for k, X in enumerate(matrices)], format="csr")
     offsets = np.cumsum([0] + [int(np.sum(folds != k)) for k in range(len(matrices))])
     row_sets = [np.arange(offsets[k], offsets[k + 1]) for k in range(len(matrices))]
-    labels = np.vstack([Y[folds != k] for k in range(len(matrices))])
+    # the no-topic head, as the final model learns it: one more column fitted with the labels
+    multi = mode != SINGLE_LABEL and not at_least_one
+    head = no_topic_column(Y, enabled=config.decision.abstain and multi)
+    targets = Y if head is None else np.column_stack([Y, head])
+    labels = np.vstack([targets[folds != k] for k in range(len(matrices))])
     classifier = build_pipeline(config, mode=mode, at_least_one=at_least_one, n_jobs=n_jobs)[-1]
     fits = classifier.fit_row_sets(stacked, labels, row_sets)
-    oof = np.zeros(Y.shape, dtype=np.float64)
+    oof = np.zeros(targets.shape, dtype=np.float64)
     known = np.zeros(len(Y), dtype=bool)
     for k, (X, (coef, intercept)) in enumerate(zip(matrices, fits, strict=True)):
         held = folds == k
         oof[held] = X[held] @ coef.T + intercept
         known[held] = X[held].getnnz(axis=1) > 0
+    n = Y.shape[1]
     predicted = cross_fitted_decisions(
-        oof, Y, folds, config, single_label=mode == SINGLE_LABEL, at_least_one=at_least_one,
-        known=known,
+        oof[:, :n], Y, folds, config, single_label=mode == SINGLE_LABEL, at_least_one=at_least_one,
+        known=known, no_topic=None if head is None else oof[:, n],
     )  # fmt: skip
     micro, macro, accuracy = objective_parts(predicted, Y, np.ones((1, len(Y))))
     objective = accuracy[0] if mode == SINGLE_LABEL else (micro[0] + macro[0]) / 2.0
@@ -279,26 +288,38 @@ def cross_fitted_decisions(
     single_label: bool,
     at_least_one: bool,
     known: np.ndarray,
+    no_topic: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Decide each fold's labels with a calibration and thresholds fitted on the other folds."""
+    """Decide each fold's labels with a calibration and thresholds fitted on the other folds.
+
+    ``no_topic`` holds the no-topic head's out-of-fold scores, when the recipe learns one: each
+    fold abstains as the final model does, with the head's calibration and threshold fitted on
+    the other folds (:func:`topictag.train.abstain.calibrate_head`).
+    """
     from topictag.train.calibration import fit_sigmoids
 
     predicted = np.zeros(Y.shape, dtype=np.int8)
     for k in np.unique(folds):
         scored, fitted = folds == k, folds != k
         calibration = fit_sigmoids(oof[fitted], Y[fitted])
+        probs = calibrated_probabilities(oof[fitted], calibration, single_label=False)
         thresholds = choose_thresholds(
-            calibrated_probabilities(oof[fitted], calibration, single_label=False),
+            probs,
             Y[fitted],
             min_positives=config.decision.min_positives,
             default=config.decision.default_threshold,
         )
+        abstain = None
+        if no_topic is not None:
+            head, cut = calibrate_head(no_topic[fitted], Y[fitted], probs, thresholds)
+            abstain = abstaining(sigmoid(no_topic[scored], head[0], head[1]), cut)
         predicted[scored] = decide_labels(
             calibrated_probabilities(oof[scored], calibration, single_label=single_label),
             thresholds,
             single_label=single_label,
             at_least_one=at_least_one,
             known=known[scored],
+            abstain=abstain,
         )
     return predicted
 

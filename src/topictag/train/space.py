@@ -126,12 +126,9 @@ def proposals(
         seen.add(key)
         return True
 
-    new(base)
-    yield base
-    for changes in WARM_STARTS[SINGLE_LABEL if mode == SINGLE_LABEL else "multi-label"]:
-        config = apply_changes(base, changes)
-        if _in_space(changes, space) and new(config):
-            yield config
+    for config in opening(base, space, mode=mode):
+        new(config)
+        yield config
     swept_around = None
     while swept_around is not best[0]:  # sweep again around each new best
         swept_around = best[0]
@@ -149,6 +146,18 @@ def proposals(
             yield config
         else:
             misses += 1
+
+
+def opening(base: TrainConfig, space: Space, *, mode: str) -> list[TrainConfig]:
+    """Return the recipes a search tries before any score counts, in order: the recipe given,
+    then the warm starts of the mode that the space allows (each recipe once)."""
+    out, seen = [base], {repr(base.to_dict())}
+    for changes in WARM_STARTS[SINGLE_LABEL if mode == SINGLE_LABEL else "multi-label"]:
+        config = apply_changes(base, changes)
+        if _in_space(changes, space) and repr(config.to_dict()) not in seen:
+            seen.add(repr(config.to_dict()))
+            out.append(config)
+    return out
 
 
 def sweep(center: TrainConfig, space: Space) -> list[dict[str, Any]]:

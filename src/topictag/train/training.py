@@ -14,18 +14,20 @@ from typing import Any
 import numpy as np
 
 from topictag._version import __version__
-from topictag.data.corpus import MAX_LINE_BYTES, Record, group_keys, read_corpus
+from topictag.data.corpus import MAX_LINE_BYTES, Record, group_keys, read_corpus_hashed
 from topictag.data.files import file_sha256
 from topictag.errors import DataError
 from topictag.evaluate.metrics import compute_metrics, indicator_matrix, summarize_folds
 from topictag.evaluate.predictions import intervals_of, metrics_of, predict_records
 from topictag.model.bundle import ModelData
-from topictag.model.decision import MULTI_LABEL, SINGLE_LABEL
+from topictag.model.decision import MULTI_LABEL, SINGLE_LABEL, calibrated_probabilities
 from topictag.model.inference import Model
 from topictag.progress import Progress, report
+from topictag.train.engines import Engine, LocalEngine
 from topictag.train.recipe import TrainConfig
 
 log = logging.getLogger("topictag")
+DRIFT_HELD_OUT = 100  # test rows enough to be the drift reference (else the training rows)
 
 
 @dataclass
@@ -67,6 +69,7 @@ def train_model(
     search_space: dict[str, dict[str, list[Any]]] | None = None,
     progress: Progress | None = None,
     max_line_bytes: int = MAX_LINE_BYTES,
+    engine: Engine | None = None,
 ) -> TrainResult:
     """Train on the ``train`` rows of the data, evaluate on its ``test`` rows when present.
 
@@ -92,6 +95,9 @@ def train_model(
         the final model, ``"cross-validation"`` folds.
     max_line_bytes : int
         The longest corpus line accepted, in bytes.
+    engine : Engine, optional
+        Where reading, featurizing, the fits and the trials run [default:
+        ``LocalEngine(n_jobs)``, this process]; see :mod:`topictag.train.engines`.
 
     Raises
     ------
@@ -104,7 +110,12 @@ def train_model(
 
     started = time.perf_counter()
     check_recipe(config, source="recipe", space=search_space)
-    records = read_corpus(paths, max_line_bytes=max_line_bytes)
+    engine = engine or LocalEngine(n_jobs)
+    if isinstance(engine, LocalEngine):  # one pass: the hash of what was read (stdin, FIFOs)
+        records, hashes, digest = read_corpus_hashed(paths, max_line_bytes=max_line_bytes)
+    else:  # the engine reads the files where it runs; they are regular files there
+        records = engine.read(paths)
+        hashes, digest = [file_sha256([p]) for p in paths], file_sha256(paths)
     if labels is not None:
         records = restrict_labels(records, labels)
     train, test = split_rows(records)
@@ -132,10 +143,9 @@ def train_model(
     )
     tuning = None
     if tune_budget is not None or tune_trials is not None:
-        from topictag.train.tuning import tune
-
         left = None if tune_budget is None else tune_budget - (time.perf_counter() - started)
-        config, trials = tune(
+        local = {"progress": progress} if isinstance(engine, LocalEngine) else {}
+        config, trials = engine.tune(
             [r.text for r in train],
             indicator_matrix([r.labels or () for r in train], model_labels),
             group_keys(train),
@@ -145,9 +155,8 @@ def train_model(
             budget=left,
             trials=tune_trials,
             space=search_space,
-            n_jobs=n_jobs,
-            progress=progress,
             evaluate_rows=len(test),
+            **local,
         )
         tuning = {
             "budget_seconds": tune_budget,
@@ -155,9 +164,7 @@ def train_model(
             "best": next(t.number for t in trials if t.chosen),
         }
     report(progress, "fitting", 0, 1)
-    pipeline = _fit(
-        train, model_labels, config, mode=mode, at_least_one=at_least_one, n_jobs=n_jobs
-    )
+    pipeline = _fit(engine, train, model_labels, config, mode=mode, at_least_one=at_least_one)
     log.info("fitted in %.1f s", time.perf_counter() - started)
     report(progress, "fitting", 1, 1, logged=True)
 
@@ -172,13 +179,17 @@ def train_model(
             at_least_one=at_least_one,
             n_jobs=n_jobs,
             progress=progress,
+            engine=engine,
         )
     from topictag.train.bridge import data_from_pipeline
 
-    manifest = _manifest(paths, config, train, test, model_labels, labels)
+    manifest = _manifest(paths, (hashes, digest), config, train, test, model_labels, labels)
+    if engine.describe() is not None:
+        manifest["engine"] = engine.describe()
     if tuning is not None:
         manifest["tuning"] = tuning
     data = data_from_pipeline(pipeline, model_labels, config, manifest)
+    manifest["drift"] = drift_reference(data, pipeline, train, test)
     test_metrics = intervals = None
     if test:
         served = Model(data)
@@ -188,6 +199,41 @@ def train_model(
     log.info("done in %.1f s", time.perf_counter() - started)
     return TrainResult(
         data=data, config=config, pipeline=pipeline, test_metrics=test_metrics, cv=cv_summary
+    )
+
+
+def drift_reference(
+    data: ModelData, pipeline: Any, train: Sequence[Record], test: Sequence[Record]
+) -> dict[str, Any]:
+    """Return the training-time statistics that ``topictag drift`` compares new text with.
+
+    With at least :data:`DRIFT_HELD_OUT` test rows, they are the final model's view of those
+    held-out rows: unseen in-domain text. Otherwise the training rows: confidence and label
+    rates from the out-of-fold probabilities that calibrated the model, and an n-gram counts
+    as known only when another training article has it too (see :mod:`topictag.model.drift`).
+    """
+    from topictag.model.drift import reference_statistics
+
+    counts = Counter(label for r in train for label in r.labels or ())
+    rates = {label: counts[label] / max(len(train), 1) for label in data.labels}
+    served = Model(data)
+    if len(test) >= DRIFT_HELD_OUT:
+        return reference_statistics(
+            served, [r.text for r in test], training_rates=rates, source="held-out test rows"
+        )
+    oof = getattr(pipeline.named_steps["classifier"], "oof_scores_", None)
+    proba = (
+        None
+        if oof is None
+        else calibrated_probabilities(oof, data.calibration, single_label=data.mode == SINGLE_LABEL)
+    )
+    return reference_statistics(
+        served,
+        [r.text for r in train],
+        groups=group_keys(train),
+        proba=proba,
+        training_rates=rates,
+        source="training rows, out of fold",
     )
 
 
@@ -201,14 +247,17 @@ def cross_validate(
     at_least_one: bool,
     n_jobs: int = 1,
     progress: Progress | None = None,
+    engine: Engine | None = None,
 ) -> dict[str, Any]:
     """Return grouped K-fold cross-validation scores of the whole recipe on ``train``.
 
-    Each fold trains the full pipeline (features, calibration, thresholds) on the other folds.
-    ``progress`` receives a ``"cross-validation"`` step as each fold starts, and at the end.
+    Each fold trains the full pipeline (features, calibration, thresholds) on the other folds,
+    with ``engine`` [default: ``LocalEngine(n_jobs)``]. ``progress`` receives a
+    ``"cross-validation"`` step as each fold starts, and at the end.
     """
     from sklearn.model_selection import GroupKFold
 
+    engine = engine or LocalEngine(n_jobs)
     groups = np.asarray(group_keys(train))
     if folds < 2 or len(np.unique(groups)) < folds:
         raise DataError(f"--cv {folds}: need at least {max(folds, 2)} groups of training rows")
@@ -219,9 +268,7 @@ def cross_validate(
         report(progress, "cross-validation", k - 1, folds, note=f"fold {k}", logged=True)
         fold_train = [train[i] for i in fit_rows]
         fold_test = [train[i] for i in held_rows]
-        pipeline = _fit(
-            fold_train, labels, config, mode=mode, at_least_one=at_least_one, n_jobs=n_jobs
-        )
+        pipeline = _fit(engine, fold_train, labels, config, mode=mode, at_least_one=at_least_one)
         predicted = pipeline.predict([r.text for r in fold_test])
         gold = [r.labels or () for r in fold_test]
         results.append(compute_metrics(gold, predicted, labels, mode=mode))
@@ -230,47 +277,72 @@ def cross_validate(
 
 
 def _fit(
+    engine: Engine,
     train: Sequence[Record],
     labels: Sequence[str],
     config: TrainConfig,
     *,
     mode: str,
     at_least_one: bool,
-    n_jobs: int,
 ) -> Any:
-    from topictag.train.bridge import build_pipeline
-
-    pipeline = build_pipeline(config, mode=mode, at_least_one=at_least_one, n_jobs=n_jobs)
-    Y = indicator_matrix([r.labels or () for r in train], labels)
-    groups = group_keys(train)
     try:
-        pipeline.fit([r.text for r in train], Y, classifier__groups=groups)
+        return engine.fit(train, labels, config, mode=mode, at_least_one=at_least_one)
     except ValueError as error:  # the recipe's values are valid, but not for this data
         raise DataError(f"cannot train the recipe on this data: {error}") from None
-    return pipeline
 
 
 def _manifest(
     paths: Sequence[str | Path],
+    hashes: tuple[list[str], str],  # each file's SHA-256, and all of theirs together
     config: TrainConfig,
     train: Sequence[Record],
     test: Sequence[Record],
     labels: Sequence[str],
     restricted_to: Sequence[str] | None,
 ) -> dict[str, Any]:
+    counts = Counter(label for r in train for label in r.labels or ())
+    return training_manifest(
+        paths,
+        config,
+        train_rows=len(train),
+        test_rows=len(test),
+        label_counts={label: counts[label] for label in labels},
+        restricted=restricted_to is not None,
+        hashes=hashes,
+    )
+
+
+def training_manifest(
+    paths: Sequence[str | Path],
+    config: TrainConfig,
+    *,
+    train_rows: int,
+    test_rows: int,
+    label_counts: dict[str, int],
+    restricted: bool,
+    hashes: tuple[list[str], str] | None = None,
+) -> dict[str, Any]:
+    """Return the manifest's provenance: data hashes and counts, the recipe, the versions.
+
+    ``hashes`` are each file's SHA-256 and all of theirs together, when the caller took them as
+    it read (stdin, FIFOs); otherwise the files are hashed here.
+    """
     import scipy
     import sklearn
 
-    counts = Counter(label for r in train for label in r.labels or ())
+    if hashes is None:
+        hashes = [file_sha256([p]) for p in paths], file_sha256(paths)
     return {
         "topictag_version": __version__,
         "training_data": {
-            "files": [{"name": Path(p).name, "sha256": file_sha256([p])} for p in paths],
-            "sha256": file_sha256(paths),
-            "train_rows": len(train),
-            "test_rows": len(test),
-            "label_counts": {label: counts[label] for label in labels},
-            "labels_restricted": restricted_to is not None,
+            "files": [
+                {"name": Path(p).name, "sha256": h} for p, h in zip(paths, hashes[0], strict=True)
+            ],
+            "sha256": hashes[1],
+            "train_rows": train_rows,
+            "test_rows": test_rows,
+            "label_counts": label_counts,
+            "labels_restricted": restricted,
         },
         "config": config.to_dict(),
         "versions": {

@@ -45,7 +45,7 @@ from topictag.train.space import (
     simplicity,
 )
 
-__all__ = ["SEARCH_SPACE", "Trial", "apply_changes", "tune"]
+__all__ = ["SEARCH_SPACE", "Trial", "apply_changes", "first_rung", "tune"]
 
 log = logging.getLogger("topictag")
 
@@ -197,7 +197,7 @@ class _Search:
         self.base, self.mode, self.at_least_one, self.n_jobs = base, mode, at_least_one, n_jobs
         self.score = score
         self.cache = FeatureCache(texts)
-        self.subset = _subset(self.groups, base.seed) if len(texts) >= MIN_HALVING_ROWS else None
+        self.subset = first_rung(self.groups, base.seed)
         self.done: list[_Done] = []
         self.chosen: _Done | None = None  # the recipe the search would return now
         self._errors: dict[tuple[int, int], float] = {}  # paired standard errors, by trials
@@ -373,8 +373,11 @@ class _Search:
         return chosen
 
 
-def _subset(groups: np.ndarray, seed: int) -> np.ndarray:
-    """The rows of a random third of the groups: the first rung of successive halving."""
+def first_rung(groups: np.ndarray, seed: int) -> np.ndarray | None:
+    """The rows of a random third of the groups: the first rung of successive halving (None
+    below MIN_HALVING_ROWS rows, where every trial is scored on all rows)."""
+    if len(groups) < MIN_HALVING_ROWS:
+        return None
     codes = np.unique(groups, return_inverse=True)[1]
     n_groups = int(codes.max()) + 1
     picked = np.random.default_rng(seed).permutation(n_groups) < max(2, n_groups * SCREEN_SHARE)
