@@ -1,38 +1,37 @@
-"""Accuracy and training speed on real corpora, topictag against fastText, in one run.
+"""Accuracy and training speed on real corpora, topictag against fastText and a plain pipeline.
 
     python benchmarks/bench_accuracy.py [--corpus NAME] [--quick] [--repeats N] [--budget S]
 
 For each corpus in ../shared/data (skipped with a message where absent): topictag with the
-default recipe and with ``--tune --budget S``, fastText with the issue's fixed configuration and
-with its own autotune (same budget), all on the same train/test split, every time a whole
-process. Scores are computed the same way for every system (topictag.evaluate.metrics, over
-the labels of the training split). Results: ``benchmarks/out/<corpus>.json`` and the table in
-``benchmarks/results.md``. Models, predictions and the default model's evaluation report
-(``benchmarks/out/<corpus>/report/report.html``, which quotes the corpus) stay in the
-git-ignored ``benchmarks/out/``.
+default recipe and with ``--tune --budget S``, the plain scikit-learn pipeline
+(``benchmarks/sklearn_peer.py``: TF-IDF + LinearSVC, defaults), fastText with the issue's fixed
+configuration and with its own autotune (same budget), all on the same train/test split, every
+time a whole process. Scores are computed the same way for every system
+(topictag.evaluate.metrics, over the labels of the training split). Results:
+``benchmarks/out/<corpus>.json`` and the table in ``benchmarks/results.md``. Models,
+predictions and the default model's evaluation report (``benchmarks/out/<corpus>/report/``,
+which quotes the corpus) stay in the git-ignored ``benchmarks/out/``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
 import random
 import sys
-from datetime import date
-from importlib.metadata import version
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from benchmarks.accuracy_table import write_table
 from benchmarks.common import (
     BIN,
     CORPORA,
     OUT,
     ROOT,
     Corpus,
-    cpu_model,
     folder_mib,
     interleaved,
     progress,
@@ -43,20 +42,9 @@ from topictag.data.corpus import group_keys, read_corpus, read_label_file
 from topictag.evaluate.metrics import compute_metrics
 from topictag.train.training import restrict_labels
 
-PUBLISHED = {
-    "reuters21578": "linear SVM micro/macro F1 0.860 / 0.525 (Yang and Liu, 1999)",
-    "bbc": "accuracy 0.96-0.98 (community reports)",
-    "nyt_headlines": "-",
-    "us_congress_bills": "-",
-}
-TARGETS = {
-    "reuters21578": {"micro_f1": 0.890, "macro_f1": 0.640},
-    "bbc": {"accuracy": 0.990},
-    "nyt_headlines": {"accuracy": 0.60},
-    "us_congress_bills": {"accuracy": 0.82},
-}
 TOPICTAG = [str(BIN / "topictag"), "-q"]
 FASTTEXT = [sys.executable, str(ROOT / "benchmarks" / "fasttext_run.py")]
+PLAIN = [sys.executable, "-m", "benchmarks.sklearn_peer"]
 
 
 def prepare(corpus: Corpus, folder: Path) -> dict[str, Any]:
@@ -134,6 +122,9 @@ def bench_corpus(corpus: Corpus, *, repeats: int, budget: int) -> dict[str, Any]
     test = str(folder / "test.jsonl")
 
     def train_command(system: str, extra: list[str], train_file: str = "") -> list[str]:
+        if system == "plain":
+            labels = str(corpus.labels) if corpus.labels else "-"
+            return [*PLAIN, "train", str(corpus.path), labels, str(folder / "plain.joblib")]
         if system.startswith("topictag"):
             return [*TOPICTAG, "train", *data, "-o", str(folder / system), "--force", *extra]
         return [
@@ -148,29 +139,34 @@ def bench_corpus(corpus: Corpus, *, repeats: int, budget: int) -> dict[str, Any]
 
     def predict_command(system: str) -> list[str]:
         output = str(folder / f"{system}.predictions.jsonl")
+        if system == "plain":
+            return [*PLAIN, "predict", str(folder / "plain.joblib"), test, output]
         if system.startswith("topictag"):
             return [*TOPICTAG, "classify", "-m", str(folder / system), "-i", test, "-o", output]
         return [*FASTTEXT, "predict", str(folder / f"{system}.bin"), test, output, "--loss", loss]
 
     def record(system: str, train: Any, predict: Any) -> None:
         model = folder / system if system.startswith("topictag") else folder / f"{system}.bin"
+        model = folder / "plain.joblib" if system == "plain" else model
         scores = score(folder / f"{system}.predictions.jsonl", facts)
         systems[system] = _result(train, predict, folder_mib(model), scores)
+        if system.startswith("topictag"):
+            systems[system]["serving"] = serving_cost(model, folder / "test.jsonl")
 
     # the fixed configurations, run in turn so that a noisy machine slows both alike
-    progress(f"{corpus.name}: topictag and fasttext: training ({repeats} run(s) each)")
+    fixed = ("topictag", "plain", "fasttext")
+    progress(f"{corpus.name}: {', '.join(fixed)}: training ({repeats} run(s) each)")
     trained = interleaved(
         {
             "topictag": train_command("topictag", []),
+            "plain": train_command("plain", []),
             "fasttext": train_command("fasttext", [], "fasttext-train.txt"),
         },
         repeats,
     )
-    progress(f"{corpus.name}: topictag and fasttext: predicting")
-    predicted = interleaved(
-        {"topictag": predict_command("topictag"), "fasttext": predict_command("fasttext")}, repeats
-    )
-    for system in ("topictag", "fasttext"):
+    progress(f"{corpus.name}: {', '.join(fixed)}: predicting")
+    predicted = interleaved({system: predict_command(system) for system in fixed}, repeats)
+    for system in fixed:
         record(system, trained[system], predicted[system])
     progress(f"{corpus.name}: the evaluation report of the default model")
     run(
@@ -212,6 +208,28 @@ def bench_corpus(corpus: Corpus, *, repeats: int, budget: int) -> dict[str, Any]
         "systems": systems,
         "tuned_recipe": tuned["config"],
         "tuned_trials": sum(t["status"] == "done" for t in tuned["tuning"]["trials"]),
+        "tuned_trial_counts": dict(Counter(t["status"] for t in tuned["tuning"]["trials"])),
+    }
+
+
+def serving_cost(model: Path, test: Path) -> dict[str, Any]:
+    """What serving a bundle costs: its views, n-grams looked up per paragraph, and paragraphs
+    per second classified in this process (the test split, loading excluded)."""
+    import time
+
+    from topictag.model.inference import load_model
+
+    served = load_model(model)
+    texts = [json.loads(line)["text"] for line in test.read_text(encoding="utf-8").splitlines()]
+    started = time.perf_counter()
+    scores = served.score(texts)
+    seconds = time.perf_counter() - started
+    views = [f"{v.analyzer} {v.ngram_range[0]}-{v.ngram_range[1]}" for v in served.data.views]
+    return {
+        "views": " + ".join(views),
+        "features": sum(len(vocab) for vocab in served.data.vocabularies),
+        "ngrams_per_paragraph": float(np.mean(scores.known_terms)) if texts else 0.0,
+        "paragraphs_per_second": len(texts) / seconds if seconds else 0.0,
     }
 
 
@@ -224,81 +242,6 @@ def _result(train: Any, predict: Any, size: float, scores: dict[str, float]) -> 
         "model_mib": size,
         **scores,
     }
-
-
-def write_table(path: Path) -> None:
-    """Write results.md from every corpus result in benchmarks/out."""
-    results = [
-        json.loads((OUT / f"{name}.json").read_text())
-        for name in CORPORA
-        if (OUT / f"{name}.json").is_file()
-    ]
-    lines = [
-        "# Accuracy and training speed: topictag and fastText",
-        "",
-        f"Produced by `make bench` (`python benchmarks/bench_accuracy.py`) on {date.today()}, "
-        f"{cpu_model()}, 2 cores. Python {platform.python_version()}, scikit-learn "
-        f"{version('scikit-learn')}, numpy {version('numpy')}, fasttext {version('fasttext')}, "
-        f"topictag {version('topictag')}.",
-        "",
-        "Every time is a whole process (start, read, train or predict, write), the median of "
-        "the runs shown; peak RSS is summed over the process tree. `topictag` is the default "
-        "recipe (`training/default.toml`); `topictag-tuned` is `topictag train --tune --budget "
-        "B` (search on the train split only); `fasttext` is lr 0.5, wordNgrams 2, epoch 25, "
-        "dim 100 (loss ova with threshold 0.5 for multi-label data, softmax otherwise); "
-        "`fasttext-autotuned` is fastText's autotune with the same budget B, validated on a "
-        "fifth of the training groups. fastText gets lowercased text with punctuation split "
-        "off words, on one line, training lines shuffled. Accuracy is subset accuracy for "
-        "multi-label data. Scores are over the labels of the training split.",
-        "",
-    ]
-    for result in results:
-        name = result["corpus"]
-        systems = result["systems"]
-        lines += [
-            f"## {name}",
-            "",
-            f"{result['train']} train / {result['test']} test, {result['labels']} labels, "
-            f"{result['mode']}; {result['repeats']} run(s) per timing, budget B = "
-            f"{result['budget']} s. Published: {PUBLISHED[name]}.",
-            "",
-            "| system | micro F1 | macro F1 | accuracy | train s | predict s | train peak MiB "
-            "| predict peak MiB | model MiB |",
-            "|---|---|---|---|---|---|---|---|---|",
-        ]
-        for system, r in systems.items():
-            lines.append(
-                f"| {system} | {r['micro_f1']:.3f} | {r['macro_f1']:.3f} | {r['accuracy']:.3f} | "
-                f"{r['train_seconds']:.1f} | {r['predict_seconds']:.2f} | "
-                f"{r['train_peak_mib']:.0f} | {r['predict_peak_mib']:.0f} | {r['model_mib']:.1f} |"
-            )
-        ours, theirs = systems["topictag"], systems["fasttext"]
-        tuned, auto = systems["topictag-tuned"], systems["fasttext-autotuned"]
-        lines += [
-            "",
-            "- topictag / fastText (fixed): training time "
-            f"{_ratio(ours, theirs, 'train_seconds')}, "
-            f"prediction time {_ratio(ours, theirs, 'predict_seconds')}, model size "
-            f"{_ratio(ours, theirs, 'model_mib')}, training peak RSS "
-            f"{_ratio(ours, theirs, 'train_peak_mib')}.",
-            f"- tuned vs autotuned: micro F1 {tuned['micro_f1']:.3f} vs {auto['micro_f1']:.3f}, "
-            f"macro F1 {tuned['macro_f1']:.3f} vs {auto['macro_f1']:.3f}; "
-            f"`--tune` took {tuned['train_seconds']:.0f} s for a {result['budget']} s budget "
-            f"({result['tuned_trials']} trials).",
-            "- targets: "
-            + ", ".join(
-                f"{metric} {tuned[metric]:.3f} (tuned) / {ours[metric]:.3f} (default) vs "
-                f"{goal:.3f} {'met' if max(tuned[metric], ours[metric]) >= goal else 'MISSED'}"
-                for metric, goal in TARGETS[name].items()
-            )
-            + ".",
-            "",
-        ]
-    path.write_text("\n".join(lines), encoding="utf-8")
-
-
-def _ratio(ours: dict[str, Any], theirs: dict[str, Any], key: str) -> str:
-    return f"{ours[key] / theirs[key]:.2f}x" if theirs[key] else "n/a"
 
 
 def main() -> None:

@@ -96,7 +96,7 @@ def setup(folder: Path, *, reuse: bool = False) -> dict[str, Any]:
     for ngrams in (2, 1):
         peer = [PYTHON, "-m", "benchmarks.sklearn_peer", "train", str(corpus.path)]
         model = folder / f"sklearn-{ngrams}.joblib"
-        run([*peer, str(corpus.labels), str(model), "--ngrams", str(ngrams)])
+        run([*peer, str(corpus.labels), str(model), "--ngrams", str(ngrams), "--min-df", "2"])
     return facts
 
 

@@ -67,6 +67,32 @@ def tiny_rows(*, test_articles: tuple[str, ...] = ("a6",)) -> list[dict[str, Any
     ]
 
 
+#: No-topic paragraphs (page furniture) for corpora that learn a no-topic head.
+FURNITURE = [
+    "Image caption, soldiers at the border crossing",
+    "Share this story on social media",
+    "All rights reserved by the agency",
+    "Sign up for our morning newsletter",
+    "Photograph by a staff photographer",
+    "Read more: the week in pictures",
+    "Follow us for the latest updates",
+    "Copyright the news agency, all rights reserved",
+    "Related topics: weather, sport",
+    "Advertisement",
+    "Image caption, crowds gathered at the summit venue",
+    "Share this article by email",
+]
+
+
+def with_furniture(path: Path) -> Path:
+    """Write the tiny corpus plus twelve no-topic training rows (enough for a no-topic head)."""
+    rows = tiny_rows() + [
+        {"id": f"f{i}", "text": text, "labels": [], "article_id": f"f{i}", "split": "train"}
+        for i, text in enumerate(FURNITURE)
+    ]
+    return write_jsonl(path, rows)
+
+
 @pytest.fixture
 def tiny_corpus(tmp_path: Path) -> Path:
     """A small labeled corpus file with a train and a test split."""

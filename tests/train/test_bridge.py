@@ -22,3 +22,25 @@ def test_the_exported_pipeline_clones_and_cross_validates_on_class_names():
     articles = [r["article_id"] for r in rows]
     scores = cross_val_score(clone(pipeline), texts, topics, groups=articles, cv=GroupKFold(3))
     assert scores.mean() > 0.5
+
+
+def test_nb_weights_and_averaging_are_served_by_the_numpy_runtime_unchanged(tiny_corpus):
+    import numpy as np
+
+    from topictag.model.inference import Model
+    from topictag.train.recipe import TrainConfig
+    from topictag.train.space import apply_changes
+    from topictag.train.training import train_model
+
+    changes = {
+        "features.char_ngram_range": (2, 4),
+        "model.nb_weights": True,
+        "model.average_with": "logistic",
+    }
+    result = train_model([tiny_corpus], apply_changes(TrainConfig(), changes))
+    texts = ["Oil prices rose as talks stalled.", "Artillery fire hit the town.", "zzz"]
+    served = Model(result.data).predict_proba(texts)
+    assert np.abs(served - result.pipeline.predict_proba(texts)).max() < 1e-9
+    assert result.data.manifest["config"]["model"]["nb_weights"] is True
+    rebuilt = to_sklearn(result.data)  # the folds are in the coefficients: nothing else to know
+    assert np.abs(rebuilt.predict_proba(texts) - served).max() < 1e-9

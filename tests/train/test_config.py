@@ -20,6 +20,21 @@ def test_default_recipe_loads_and_round_trips(tmp_path):
     assert load_config(path) == config
 
 
+def test_nb_weights_and_averaging_are_recipe_keys_that_refuse_to_stream(make_file):
+    from topictag.train.recipe import streamable
+
+    config = load_config(
+        make_file("r.toml", '[model]\nnb_weights = true\naverage_with = "logistic"\n')
+    )
+    assert config.model.nb_weights and config.model.average_with == "logistic"
+    assert streamable(TrainConfig()) is None
+    reason = streamable(config)
+    assert reason is not None and "\n" not in reason
+    assert reason.startswith("[model] nb_weights = true cannot stream (NB weights need")
+    only_average = load_config(make_file("a.toml", '[model]\naverage_with = "sgd"\n'))
+    assert streamable(only_average).startswith('[model] average_with = "sgd" cannot stream')
+
+
 def test_missing_keys_take_defaults(make_file):
     config = load_config(make_file("r.toml", "[model]\nC = 2\n"))
     assert config.model.C == 2.0 and config.features == TrainConfig().features
@@ -51,6 +66,8 @@ def test_missing_keys_take_defaults(make_file):
         ("[features]\ntoken_pattern = '(?t)\\w\\w+'\n", r"token_pattern: .* not a valid"),
         ("seed = -1\n", r"'seed' must be between 0 and 2\*\*32 - 1"),
         ('[model]\nclassifier = "forest"\n', "classifier must be one of"),
+        ('[model]\naverage_with = "forest"\n', r"\[model\] average_with must be one of linear-svc"),
+        ("[model]\nnb_weights = 1\n", r"nb_weights must be true or false, got 1"),
         ("seed = 1.5\n", "'seed' must be an integer"),
         ("[model\n", "invalid TOML"),
     ],
@@ -75,11 +92,22 @@ def test_bad_recipes_are_explained(make_file, content, message):
         ('[model]\nclassifier = "sgd"\nC = 0\n', r"\[model\] C: must be above 0 .*SGDClass"),
         ('[model]\nclass_weight = "heavy"\n', r"\[model\] class_weight: must be None, an"),
         ("[model]\nmax_iter = -1\n", r"\[model\] max_iter: must be an int in the range"),
+        ('[model]\naverage_with = "sgd"\nC = 0\n', r"\[model\] C: must be above 0 .*SGDClass"),
         ('[model]\nclassifier = "sgd"\nmax_iter = 0\n', r"max_iter: .*SGDClassifier"),
         ("[decision]\ncv_folds = 1\n", r"^r\.toml: \[decision\] cv_folds: k-fold cross-valid"),
         (
             "[search.model]\nC = [1.0, -2.0]\n",
             r"^r\.toml: \[search\.model\] C = -2\.0: \[model\] C: must be a float in the",
+        ),
+        # names in a [search] table are checked too (the recipe's own are, by load_config)
+        (
+            '[search.model]\naverage_with = ["logistic", "forest"]\n',
+            r"^r\.toml: \[search\.model\] average_with = 'forest': \[model\] average_with: "
+            r"must be a str among .* or None, got 'forest' \(scikit-learn's TopicClassifier\)$",
+        ),
+        (
+            '[search.model]\nclassifier = ["forest"]\n',
+            r"^r\.toml: \[search\.model\] classifier = 'forest': \[model\] classifier: must",
         ),
     ],
 )

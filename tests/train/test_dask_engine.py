@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.conftest import tiny_rows, write_jsonl
+from tests.conftest import tiny_rows, with_furniture, write_jsonl
 from topictag.errors import DataError
 from topictag.model.bundle import WEIGHTS, save_bundle
 from topictag.train.dask_engine import DaskEngine, planned_trials
-from topictag.train.recipe import FeatureConfig, TrainConfig
+from topictag.train.recipe import FeatureConfig, ModelConfig, TrainConfig
 from topictag.train.stream_reading import plan_blocks
 from topictag.train.training import train_model
 from topictag.train.tuning import SEARCH_SPACE, tune
@@ -34,6 +34,11 @@ def assert_same_model(a, b) -> None:
         assert np.abs(getattr(a, name) - getattr(b, name)).max() < 1e-6, name
     for x, y in zip(a.idfs, b.idfs, strict=True):
         assert np.abs(x - y).max() < 1e-12
+    assert (a.abstain is None) == (b.abstain is None)
+    if a.abstain is not None:
+        for name in ("coef", "intercept", "calibration", "threshold"):
+            difference = np.asarray(getattr(a.abstain, name)) - getattr(b.abstain, name)
+            assert np.abs(difference).max() < 1e-6, f"abstain.{name}"
 
 
 @pytest.mark.parametrize(
@@ -53,6 +58,16 @@ def test_the_dask_engine_gives_the_local_bundle(client, tiny_corpus, config):
     assert remote.cv == local.cv
     assert remote.data.manifest["engine"] == {"name": "dask", "workers": 2}
     assert "engine" not in local.data.manifest
+
+
+def test_nb_weights_averaging_and_the_no_topic_head_train_as_tasks(client, tmp_path):
+    corpus = with_furniture(tmp_path / "furniture.jsonl")
+    config = TrainConfig(model=ModelConfig(nb_weights=True, average_with="logistic"))
+    local = train_model([corpus], config)
+    remote = train_model([corpus], config, engine=engine(client))
+    assert local.data.abstain is not None
+    assert_same_model(local.data, remote.data)
+    assert remote.test_metrics == local.test_metrics
 
 
 def test_each_engine_gives_the_same_bytes_run_to_run(client, tiny_corpus, tmp_path):
@@ -80,29 +95,31 @@ def test_tuning_trials_run_as_tasks_and_match_the_local_search(client, tiny_corp
     assert_same_model(local.data, remote.data)
 
 
-def test_planned_trials_are_the_recipes_the_search_tries(tiny_corpus):
+@pytest.mark.parametrize("mode", ["multi-label", "single-label"])
+def test_planned_trials_are_the_recipes_the_search_tries_first(tiny_corpus, mode):
     from topictag.data.corpus import group_keys, read_corpus
     from topictag.evaluate.metrics import indicator_matrix
+    from topictag.train.scoring import Score
+    from topictag.train.space import WARM_STARTS
 
     rows = [r for r in read_corpus(tiny_corpus) if r.split != "test"]
+    labels = sorted({x for r in rows for x in r.labels or ()})
+    Y = indicator_matrix([r.labels or () for r in rows], labels)
     tried = []
 
     def fake_score(config, *args, **kwargs):
         tried.append(config)
-        return 0.5, 0.5, 0.5, 10
+        value = 0.5 + 0.01 * config.model.C  # the scores move the search after the opening
+        return Score(value, value, value, value, 10, 1.0, 0.0, Y.copy())
 
-    labels = sorted({x for r in rows for x in r.labels or ()})
-    tune(
-        [r.text for r in rows],
-        indicator_matrix([r.labels or () for r in rows], labels),
-        group_keys(rows),
-        TrainConfig(seed=4),
-        mode="multi-label",
-        at_least_one=False,
-        trials=12,
-        score=fake_score,
-    )
-    assert planned_trials(TrainConfig(seed=4), SEARCH_SPACE, 12) == tried
+    groups = group_keys(rows)
+    texts = [r.text for r in rows]
+    options = {"mode": mode, "at_least_one": False, "score": fake_score}
+    tune(texts, Y, groups, TrainConfig(seed=4), trials=12, **options)
+    planned = planned_trials(TrainConfig(seed=4), SEARCH_SPACE, 12, mode=mode)
+    assert len(planned) == 1 + len(WARM_STARTS[mode])  # the recipe and each warm start
+    assert tried[: len(planned)] == planned
+    assert planned_trials(TrainConfig(seed=4), SEARCH_SPACE, 3, mode=mode) == planned[:3]
 
 
 def test_blocks_end_at_line_ends_and_know_their_first_line(tmp_path):

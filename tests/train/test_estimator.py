@@ -15,7 +15,11 @@ from topictag.train.estimator import EXPECTED_FAILED_CHECKS, TopicClassifier
 
 
 @parametrize_with_checks(
-    [TopicClassifier(), TopicClassifier(classifier="logistic", mode="single-label")],
+    [
+        TopicClassifier(),
+        TopicClassifier(classifier="logistic", mode="single-label"),
+        TopicClassifier(nb_weights=True, average_with="logistic"),
+    ],
     expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS,
 )
 def test_scikit_learn_check_suite(estimator, check):
@@ -71,6 +75,8 @@ def test_unfitted_methods_raise_not_fitted():
     [
         ({"classifier": "forest"}, "'classifier' parameter"),
         ({"C": 0.0}, "'C' parameter"),
+        ({"average_with": "forest"}, "'average_with' parameter"),
+        ({"nb_weights": "yes"}, "'nb_weights' parameter"),
         ({"cv_folds": 1}, "'cv_folds' parameter"),
         ({"default_threshold": 1.5}, "'default_threshold' parameter"),
     ],

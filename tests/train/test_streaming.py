@@ -95,6 +95,19 @@ def test_a_recipe_key_that_cannot_stream_is_refused_in_one_line(monkeypatch):
     check_streamable(TrainConfig(model=ModelConfig(max_iter=2000)))  # its default passes
 
 
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        (ModelConfig(nb_weights=True), r"^\[model\] nb_weights = true cannot stream \(NB weights"),
+        (ModelConfig(average_with="logistic"), r'^\[model\] average_with = "logistic" cannot'),
+    ],
+)
+def test_nb_weights_and_averaging_are_refused_with_their_reason(model, message):
+    with pytest.raises(TopictagError, match=message) as caught:
+        check_streamable(TrainConfig(model=model))
+    assert "\n" not in str(caught.value) and "train in memory" in str(caught.value)
+
+
 def test_blocks_read_every_row_once_with_its_line_number(corpus):
     blocks = plan([corpus], 900)
     assert len(blocks) > 2

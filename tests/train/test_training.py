@@ -5,7 +5,15 @@ import json
 import numpy as np
 import pytest
 
-from tests.conftest import BUNDLED_CORPUS, DEFAULT_MODEL, DEFAULT_RECIPE, tiny_rows, write_jsonl
+from tests.conftest import (
+    BUNDLED_CORPUS,
+    DEFAULT_MODEL,
+    DEFAULT_RECIPE,
+    FURNITURE,
+    tiny_rows,
+    with_furniture,
+    write_jsonl,
+)
 from topictag.errors import DataError
 from topictag.model.bundle import MANIFEST, WEIGHTS, load_bundle, save_bundle
 from topictag.train.recipe import TrainConfig, load_config
@@ -31,7 +39,8 @@ def test_retraining_reproduces_the_committed_default_model(trained):
         assert np.abs(getattr(fresh, name) - getattr(committed, name)).max() < 1e-6, name
     for fresh_idf, committed_idf in zip(fresh.idfs, committed.idfs, strict=True):
         assert np.abs(fresh_idf - committed_idf).max() < 1e-6
-    assert committed.manifest["config"] == load_config(DEFAULT_RECIPE).to_dict()
+    # the same recipe: keys added since the model was saved read as their defaults
+    assert TrainConfig.from_dict(committed.manifest["config"]) == load_config(DEFAULT_RECIPE)
     assert (
         committed.manifest["training_data"]["sha256"] == fresh.manifest["training_data"]["sha256"]
     )
@@ -124,3 +133,45 @@ def test_the_head_is_off_when_the_recipe_says_so(tiny_corpus, tmp_path):
     config = load_config(DEFAULT_RECIPE)
     off = config.replace(decision=replace(config.decision, abstain=False))
     assert train_model([tiny_corpus], off).data.abstain is None
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        {"nb_weights": True},
+        {"average_with": "logistic"},
+        {"nb_weights": True, "average_with": "logistic"},
+    ],
+)
+def test_the_no_topic_head_is_one_more_model_with_nb_weights_and_averaging(tmp_path, model):
+    from dataclasses import replace
+
+    from topictag.model.inference import Model
+    from topictag.train.bridge import pipeline_from_data
+    from topictag.train.linear import fit_binary
+
+    base = TrainConfig()
+    config = base.replace(model=replace(base.model, **model))
+    result = train_model([with_furniture(tmp_path / "f.jsonl")], config)
+    head = result.data.abstain
+    assert head is not None
+    # the head is fitted as each label is, NB weights and averaging folded into its coefficients
+    pipeline = result.pipeline
+    rows = [r for r in tiny_rows() if r["split"] == "train"]
+    X = pipeline.named_steps["features"].transform([r["text"] for r in rows] + FURNITURE)
+    none = np.array([not r["labels"] for r in rows] + [1] * len(FURNITURE), dtype=np.int8)
+    options = {"C": 1.0, "class_weight": None, "max_iter": 2000, "seed": config.seed}
+    coef, intercept, _ = fit_binary(X, none, classifier="linear-svc", **options, **model)
+    assert np.abs(head.coef - coef).max() < 1e-9 and abs(head.intercept - intercept) < 1e-9
+    # the served model gates as the scikit-learn pipeline does, and survives the round trip
+    probe = [*FURNITURE[:4], "Artillery fire hit the town.", "Oil prices rose again."]
+    served = Model(result.data)
+    classifier = pipeline.named_steps["classifier"]
+    gated = classifier.no_topic_proba(pipeline.named_steps["features"].transform(probe))
+    assert (served.score(probe).abstain == (gated >= head.threshold)).all()
+    labels = result.data.labels
+    expected = [[labels[j] for j in np.flatnonzero(row)] for row in pipeline.predict(probe)]
+    assert [sorted(x) for x in served.predict(probe)] == expected
+    rebuilt = pipeline_from_data(result.data)
+    assert (rebuilt.predict(probe) == pipeline.predict(probe)).all()
+    assert served.score(probe).abstain.tolist() == [True] * 4 + [False] * 2  # furniture only

@@ -58,12 +58,24 @@ def fit_head(
         The fitted attributes: ``abstain_coef_``, ``abstain_intercept_``,
         ``abstain_calibration_`` and ``abstain_threshold_``.
     """
-    none = (Y.sum(axis=1) == 0).astype(np.int8)[:, None]
-    calibration = fit_sigmoids(oof[:, None], none)[0]
-    no_topic = sigmoid(oof, calibration[0], calibration[1])
+    calibration, threshold = calibrate_head(oof, Y, probs, thresholds)
     return {
         "abstain_coef_": np.asarray(final[0], dtype=np.float64),
         "abstain_intercept_": float(final[1]),
         "abstain_calibration_": calibration,
-        "abstain_threshold_": choose_abstain_threshold(probs, thresholds, no_topic, Y),
+        "abstain_threshold_": threshold,
     }
+
+
+def calibrate_head(
+    oof: np.ndarray, Y: np.ndarray, probs: np.ndarray, thresholds: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """Return the head's sigmoid ``(a, b)`` and threshold, from out-of-fold scores.
+
+    The arguments are those of :func:`fit_head`; the search
+    (:func:`topictag.train.scoring.cross_fitted_decisions`) calls it on each fold's other folds.
+    """
+    none = (Y.sum(axis=1) == 0).astype(np.int8)[:, None]
+    calibration = fit_sigmoids(oof[:, None], none)[0]
+    no_topic = sigmoid(oof, calibration[0], calibration[1])
+    return calibration, choose_abstain_threshold(probs, thresholds, no_topic, Y)

@@ -14,6 +14,7 @@ from topictag.model.bundle import Abstain, ModelData
 from topictag.model.inference import Model
 from topictag.train.estimator import TopicClassifier
 from topictag.train.features import build_vectorizer, fitted_vectorizers, views_from_config
+from topictag.train.linear import binary_model
 from topictag.train.recipe import TrainConfig
 
 
@@ -25,6 +26,8 @@ def build_pipeline(config: TrainConfig, *, mode: str, at_least_one: bool, n_jobs
         C=model.C,
         class_weight=model.class_weight,
         max_iter=model.max_iter,
+        nb_weights=model.nb_weights,
+        average_with=model.average_with,
         mode=mode,
         cv_folds=decision.cv_folds,
         min_positives=decision.min_positives,
@@ -140,6 +143,10 @@ _RECIPE_KEYS = {
     "word": {"ngram_range": "[features] ngram_range"},
     "char_wb": {"ngram_range": "[features] char_ngram_range"},
     "model": {},
+    "classifier": {
+        key: f"[decision] {key}"
+        for key in ("cv_folds", "min_positives", "default_threshold", "at_least_one", "abstain")
+    },
 }
 _SKLEARN_MESSAGE = re.compile(
     r"The '(?P<param>\w+)' parameter of (?P<owner>\w+) (?P<rule>must be .*)\. "
@@ -189,18 +196,23 @@ def _check_values(config: TrainConfig, *, where: str) -> None:
     from sklearn.model_selection import GroupKFold
     from sklearn.utils._param_validation import InvalidParameterError
 
-    if config.model.classifier == "sgd" and not config.model.C > 0:
+    if "sgd" in (config.model.classifier, config.model.average_with) and not config.model.C > 0:
         raise DataError(  # SGD's alpha = 1 / (C * n_samples) must be in [0, inf)
             f"{where}: [model] C: must be above 0 (scikit-learn's SGDClassifier gets alpha = "
             f"1 / (C * n_samples)), got {config.model.C!r}"
         )
     pipeline = build_pipeline(config, mode="multi-label", at_least_one=False)
-    classifier: TopicClassifier = pipeline.named_steps["classifier"]
     estimators: list[tuple[str, Any]] = [
         (vectorizer.analyzer, vectorizer)
         for vectorizer in fitted_vectorizers(pipeline.named_steps["features"])
     ]
-    estimators.append(("model", classifier._binary_model(n_samples=1, seed=config.seed)))
+    model = config.model
+    for name in filter(None, (model.classifier, model.average_with)):
+        estimator = binary_model(
+            name, C=model.C, class_weight=model.class_weight, max_iter=model.max_iter,
+            n_samples=1, seed=config.seed,
+        )  # fmt: skip
+        estimators.append(("model", estimator))
     for kind, estimator in estimators:
         try:
             estimator._validate_params()
@@ -215,6 +227,10 @@ def _check_values(config: TrainConfig, *, where: str) -> None:
         GroupKFold(n_splits=config.decision.cv_folds)
     except ValueError as error:
         raise DataError(f"{where}: [decision] cv_folds: {error}") from None
+    try:  # last: what the models above do not check (a search's classifier or average_with)
+        pipeline.named_steps["classifier"]._validate_params()
+    except InvalidParameterError as error:
+        raise DataError(f"{where}: {_explain(error, 'classifier')}") from None
 
 
 def _explain(error: Exception, kind: str) -> str:
@@ -223,6 +239,6 @@ def _explain(error: Exception, kind: str) -> str:
     if match is None:
         return str(error)
     param = match["param"]
-    section = "[model]" if kind == "model" else "[features]"
+    section = "[model]" if kind in ("model", "classifier") else "[features]"
     key = _RECIPE_KEYS[kind].get(param, f"{section} {param}")
     return f"{key}: {match['rule']}, got {match['got']} (scikit-learn's {match['owner']})"

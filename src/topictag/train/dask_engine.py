@@ -16,8 +16,8 @@ identical, arrays within 1e-6):
 4. **fits**: the (fold x label-chunk) fits of :class:`~topictag.train.estimator.TopicClassifier`
    are tasks on the matrix, sent once to every worker; each fit seeds its solver itself, so
    the result does not depend on the worker that ran it.
-5. **tuning**: each trial is a task. With ``--trials`` the recipes the search will try are
-   known in advance (they do not depend on the scores), so all trials run at once.
+5. **tuning**: each scoring of a trial is a task. With ``--trials`` the recipes the search
+   tries before any score counts (the recipe given and the warm starts) run at once.
 """
 
 from __future__ import annotations
@@ -128,28 +128,40 @@ class DaskEngine:
         base: TrainConfig,
         **options: Any,
     ) -> tuple[TrainConfig, list[Any]]:
-        """Run the search with each trial as a task; all at once with a number of trials."""
-        from topictag.train.tuning import SEARCH_SPACE, score_config, tune
+        """Run the search with each scoring as a task; with a number of trials, the recipes
+        tried before any score counts (:func:`planned_trials`) all start at once.
+
+        A task featurizes its rows itself (the search's feature cache stays in this process);
+        the scores are the ones the local search computes.
+        """
+        from topictag.train.scoring import score_config
+        from topictag.train.space import SEARCH_SPACE
+        from topictag.train.tuning import first_rung, tune
 
         client = self.client
         data = client.scatter([list(texts), Y, list(groups)], broadcast=True, hash=False)
+        rung = first_rung(np.asarray(groups), base.seed)  # what a trial is scored on first
         started: dict[str, Any] = {}
 
         def submit(config: TrainConfig, **kwargs: Any) -> Any:
-            kwargs["n_jobs"] = 1
+            kwargs = {k: v for k, v in kwargs.items() if k != "cache"} | {"n_jobs": 1}
             return client.submit(score_config, config, *data, pure=False, **kwargs)
 
         if options.get("trials") is not None and options.get("budget") is None:
             space = options.get("space") or SEARCH_SPACE
-            for config in planned_trials(base, space, options["trials"]):
+            for config in planned_trials(base, space, options["trials"], mode=options["mode"]):
                 started[repr(config.to_dict())] = submit(
-                    config, mode=options["mode"], at_least_one=options["at_least_one"]
+                    config, mode=options["mode"], at_least_one=options["at_least_one"], rows=rung
                 )
 
         def score(config: TrainConfig, *_: Any, **kwargs: Any) -> Any:
-            future = started.pop(repr(config.to_dict()), None)
+            rows = kwargs.get("rows")
+            first = (
+                rows is None if rung is None else rows is not None and np.array_equal(rows, rung)
+            )
+            future = started.pop(repr(config.to_dict()), None) if first else None
             if future is None or kwargs.get("max_seconds") is not None:
-                future = submit(config, **{k: v for k, v in kwargs.items() if k != "n_jobs"})
+                future = submit(config, **kwargs)
             return future.result()
 
         try:
@@ -198,31 +210,17 @@ class DaskTopicClassifier(TopicClassifier):
 
 
 def planned_trials(
-    base: TrainConfig, space: dict[str, dict[str, list[Any]]], trials: int
+    base: TrainConfig, space: dict[str, dict[str, list[Any]]], trials: int, *, mode: str
 ) -> list[TrainConfig]:
-    """The recipes :func:`~topictag.train.tuning.tune` tries with ``trials`` and no budget.
+    """The recipes :func:`~topictag.train.tuning.tune` tries first with ``trials``, whatever
+    the scores: the recipe given and the warm starts (:func:`topictag.train.space.opening`).
 
-    The same walk as the search (the recipe, the first wave, then seeded draws, each recipe
-    once); a recipe missing here is simply scored when the search reaches it.
+    What follows (the sweep, the random changes) moves around the best recipe so far, so it is
+    scored when the search reaches it.
     """
-    from topictag.train.tuning import _draw, apply_changes, first_wave
+    from topictag.train.space import opening
 
-    rng = np.random.default_rng(base.seed)
-    wave = first_wave(base, space)
-    seen: set[str] = set()
-    out: list[TrainConfig] = []
-    repeats = 0
-    while len(out) < trials and repeats < 1000:
-        changes = {} if not out else (wave.pop(0) if wave else _draw(space, rng))
-        config = apply_changes(base, changes)
-        key = repr(config.to_dict())
-        if key in seen:
-            repeats += 1
-            continue
-        seen.add(key)
-        repeats = 0
-        out.append(config)
-    return out
+    return opening(base, space, mode=mode)[:trials]
 
 
 def _parse_block(path: str, start: int, end: int, first_line: int) -> list[Record]:

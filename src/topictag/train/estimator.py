@@ -22,9 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.model_selection import GroupKFold
-from sklearn.svm import LinearSVC
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -40,11 +38,14 @@ from topictag.model.decision import (
 from topictag.serve.pool import Workers
 from topictag.train.abstain import fit_head, no_topic_column
 from topictag.train.calibration import calibrate
+from topictag.train.linear import fit_binary
 from topictag.train.recipe import CLASSIFIERS
 from topictag.train.targets import fit_task, indicator_targets
 
 _FIT_CHECKS = {"accept_large_sparse": False, "multi_output": True}
-SGD_MAX_EPOCHS = 30  # SGD passes over the data at most this often (liblinear uses max_iter)
+_PREDICT_CHECKS = {"accept_large_sparse": False, "reset": False}
+#: The parameters each label's binary model gets (:func:`topictag.train.linear.fit_binary`).
+_LINEAR_KEYS = ("classifier", "C", "class_weight", "max_iter", "nb_weights", "average_with")
 
 #: Checks of scikit-learn's suite that cannot pass, with the reason (``check_estimator``'s
 #: ``expected_failed_checks``).
@@ -71,6 +72,12 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         Passed to each binary model.
     max_iter : int, default=2000
         Solver iterations (SGD epochs: at most 30).
+    nb_weights : bool, default=False
+        Scale each label's features by their naive Bayes log-count ratios before its fit
+        (NBSVM); folded into the coefficients (:mod:`topictag.train.linear`).
+    average_with : {None, "linear-svc", "logistic", "sgd"}, default=None
+        A second binary model fitted on the same rows; each label's coefficients are the mean
+        of the two.
     mode : {"multi-label", "single-label"}, default="multi-label"
         For an indicator ``y``: multi-label predicts every label at or above its threshold,
         single-label the most probable one. A 1-D ``y`` (one class per sample) is always
@@ -131,6 +138,8 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         "C": [Interval(Real, 0, None, closed="neither")],
         "class_weight": [StrOptions({"balanced"}), None],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "nb_weights": ["boolean"],
+        "average_with": [StrOptions(set(CLASSIFIERS)), None],
         "mode": [StrOptions({MULTI_LABEL, SINGLE_LABEL})],
         "cv_folds": [Interval(Integral, 2, None, closed="left")],
         "min_positives": [Interval(Integral, 0, None, closed="left")],
@@ -148,6 +157,8 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         C: float = 1.0,
         class_weight: str | None = None,
         max_iter: int = 2000,
+        nb_weights: bool = False,
+        average_with: str | None = None,
         mode: str = MULTI_LABEL,
         cv_folds: int = 3,
         min_positives: int = 3,
@@ -161,6 +172,8 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         self.C = C
         self.class_weight = class_weight
         self.max_iter = max_iter
+        self.nb_weights = nb_weights
+        self.average_with = average_with
         self.mode = mode
         self.cv_folds = cv_folds
         self.min_positives = min_positives
@@ -250,6 +263,13 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         for (_, held_out), (coef, intercept, _) in zip(splits, fits, strict=False):
             oof[held_out] = X[held_out] @ coef.T + intercept
         return oof, (fits[-1] if final else None)
+
+    def fit_row_sets(
+        self, X: Any, Y: np.ndarray, row_sets: list[np.ndarray]
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Fit every label of an indicator ``Y`` on each set of rows of a CSR ``X`` at once;
+        return ``(coef, intercept)`` per row set (what :meth:`cross_fit` runs on its folds)."""
+        return [(coef, b) for coef, b, _ in self._fit_all(X, Y, row_sets, self._seed())]
 
     def _seed(self) -> int:
         """The integer seed of folds and solvers (drawn once from a RandomState or None)."""
@@ -357,14 +377,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         return sigmoid(np.ravel(score), a, b)
 
     def _validate(self, X: Any) -> Any:
-        return validate_data(
-            self,
-            X,
-            accept_sparse="csr",
-            dtype=np.float64,
-            accept_large_sparse=False,
-            reset=False,
-        )
+        return validate_data(self, X, accept_sparse="csr", dtype=np.float64, **_PREDICT_CHECKS)
 
     def _scores(self, X: Any) -> np.ndarray:
         return np.asarray(self._validate(X) @ self.coef_.T) + self.intercept_
@@ -383,27 +396,4 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         return coef, intercept, np.array([n for _, _, n in fits], dtype=np.int64)
 
     def _fit_binary(self, X: Any, y: np.ndarray, seed: int) -> tuple[np.ndarray, float, int]:
-        if y.min() == y.max():  # a fold without positives (or negatives): constant score
-            return np.zeros(X.shape[1]), -1.0 if y.max() == 0 else 1.0, 0
-        model = self._binary_model(X.shape[0], seed)
-        model.fit(X, y)
-        coef = np.asarray(model.coef_[0], dtype=np.float64)
-        return coef, float(model.intercept_[0]), int(np.max(model.n_iter_))
-
-    def _binary_model(self, n_samples: int, seed: int) -> Any:
-        if self.classifier == "linear-svc":
-            return LinearSVC(
-                C=self.C, class_weight=self.class_weight, max_iter=self.max_iter, random_state=seed
-            )
-        if self.classifier == "logistic":
-            return LogisticRegression(
-                C=self.C, class_weight=self.class_weight, max_iter=self.max_iter, solver="liblinear"
-            )
-        return SGDClassifier(
-            loss="modified_huber",
-            alpha=1.0 / (self.C * n_samples),
-            class_weight=self.class_weight,
-            max_iter=min(self.max_iter, SGD_MAX_EPOCHS),
-            tol=1e-3,
-            random_state=seed,
-        )
+        return fit_binary(X, y, seed=seed, **{key: getattr(self, key) for key in _LINEAR_KEYS})

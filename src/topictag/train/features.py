@@ -28,23 +28,29 @@ def build_vectorizer(config: FeatureConfig) -> Any:
     A ``TfidfVectorizer`` over word n-grams, or a ``FeatureUnion`` of word and character views
     (each block L2-normalized on its own).
     """
-    vectorizers = [
-        TfidfVectorizer(
-            analyzer=view.analyzer,
-            ngram_range=view.ngram_range,
-            lowercase=view.lowercase,
-            token_pattern=view.token_pattern if view.analyzer == "word" else None,
-            sublinear_tf=view.sublinear_tf,
-            min_df=config.min_df,
-            max_df=config.max_df,
-            max_features=config.max_features,
-            dtype=np.float64,
-        )
-        for view in views_from_config(config)
-    ]
+    vectorizers = [view_vectorizer(view, config) for view in views_from_config(config)]
     if len(vectorizers) == 1:
         return vectorizers[0]
     return FeatureUnion([(v.analyzer, v) for v in vectorizers])
+
+
+def view_vectorizer(view: View, config: FeatureConfig) -> Any:
+    """Return the unfitted ``TfidfVectorizer`` of one view of a recipe.
+
+    The search (:mod:`topictag.train.scoring`) fits views one at a time and stacks them, which
+    gives what :func:`build_vectorizer`'s ``FeatureUnion`` gives.
+    """
+    return TfidfVectorizer(
+        analyzer=view.analyzer,
+        ngram_range=view.ngram_range,
+        lowercase=view.lowercase,
+        token_pattern=view.token_pattern if view.analyzer == "word" else None,
+        sublinear_tf=view.sublinear_tf,
+        min_df=config.min_df,
+        max_df=config.max_df,
+        max_features=config.max_features,
+        dtype=np.float64,
+    )
 
 
 def fitted_vectorizers(features: Any) -> list[Any]:

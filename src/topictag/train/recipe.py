@@ -40,6 +40,8 @@ class ModelConfig:
     C: float = 1.0  # inverse regularization strength
     class_weight: str | None = None  # None or "balanced"
     max_iter: int = 2000
+    nb_weights: bool = False  # scale features by naive Bayes log-count ratios per label (NBSVM)
+    average_with: str | None = None  # a second classifier whose per-label model is averaged in
 
 
 @dataclass(frozen=True)
@@ -83,17 +85,47 @@ class TrainConfig:
         if not 0 <= seed < 2**32:
             raise DataError(f"'seed' must be between 0 and 2**32 - 1, got {seed}", source=source)
         config = cls(seed=seed, **parts)
-        if config.model.classifier not in CLASSIFIERS:
-            raise DataError(
-                f"[model] classifier must be one of {', '.join(CLASSIFIERS)}, "
-                f"got {config.model.classifier!r}",
-                source=source,
-            )
+        for key in ("classifier", "average_with"):
+            value = getattr(config.model, key)
+            if value is not None and value not in CLASSIFIERS:
+                raise DataError(
+                    f"[model] {key} must be one of {', '.join(CLASSIFIERS)}, got {value!r}",
+                    source=source,
+                )
         return config
 
     def replace(self, **changes: Any) -> TrainConfig:
         """Return a copy with top-level fields replaced (e.g. ``seed=3``)."""
         return dataclasses.replace(self, **changes)
+
+
+#: Recipe keys only in-memory training supports, and why; engines that stream call
+#: :func:`streamable` to refuse them in one line.
+IN_MEMORY_ONLY = {
+    "nb_weights": "NB weights need each label's feature counts before its fit, a pass of their own",
+    "average_with": "averaging fits a second model of each label",
+}
+
+
+def streamable(config: TrainConfig) -> str | None:
+    """Return why a recipe cannot train by streaming (one line), or None when it can.
+
+    Examples
+    --------
+    >>> streamable(TrainConfig()) is None
+    True
+    >>> streamable(TrainConfig(model=ModelConfig(nb_weights=True))).split(" (")[0]
+    '[model] nb_weights = true cannot stream'
+    """
+    defaults = ModelConfig()
+    for key, reason in IN_MEMORY_ONLY.items():
+        value = getattr(config.model, key)
+        if value != getattr(defaults, key):
+            return (
+                f"[model] {key} = {_toml_value(value)} cannot stream ({reason}); "
+                "remove it or train in memory"
+            )
+    return None
 
 
 def default_recipe() -> Path:

@@ -47,7 +47,7 @@ from sklearn.linear_model import SGDClassifier
 
 from topictag.data.corpus import Record
 from topictag.errors import DataError, TopictagError
-from topictag.train.recipe import TrainConfig
+from topictag.train.recipe import TrainConfig, streamable
 from topictag.train.stream_cache import Plan, blob, count_terms, featurized, save_arrays
 from topictag.train.stream_reading import Block, iter_chunks
 
@@ -97,7 +97,15 @@ class Survey:
 
 
 def check_streamable(config: TrainConfig) -> None:
-    """Refuse, in one line, a recipe key set away from its default that cannot stream."""
+    """Refuse, in one line, a recipe key set away from its default that cannot stream.
+
+    Keys only in-memory training has (:data:`topictag.train.recipe.IN_MEMORY_ONLY`: NB
+    weights, averaging) are refused with the reason :func:`~topictag.train.recipe.streamable`
+    gives.
+    """
+    reason = streamable(config)
+    if reason is not None:
+        raise TopictagError(reason)
     defaults = TrainConfig().to_dict()
     for section, values in config.to_dict().items():
         if not isinstance(values, dict):

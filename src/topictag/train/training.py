@@ -155,12 +155,13 @@ def train_model(
             budget=left,
             trials=tune_trials,
             space=search_space,
+            evaluate_rows=len(test),
             **local,
         )
         tuning = {
             "budget_seconds": tune_budget,
             "trials": [t.to_json() for t in trials],
-            "best": max((t for t in trials if t.status == "done"), key=lambda t: t.score).number,
+            "best": next(t.number for t in trials if t.chosen),
         }
     report(progress, "fitting", 0, 1)
     pipeline = _fit(engine, train, model_labels, config, mode=mode, at_least_one=at_least_one)
