@@ -133,7 +133,8 @@ def test_bad_rows_are_reported_as_read_corpus_does(tmp_path):
 def test_streaming_on_dask_is_deterministic(corpus, dask_cluster, tmp_path):
     from distributed import Client
 
-    options = replace(OPTIONS, passes=2, block_bytes=2000)
+    # two shards, whatever the loaded machine's cluster has registered when each run starts
+    options = replace(OPTIONS, passes=2, block_bytes=2000, shards=2)
     with Client(dask_cluster.scheduler_address, timeout="30s") as client:
         first, second = (
             train_streaming([corpus], TrainConfig(), options=options, client=client).data

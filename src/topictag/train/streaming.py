@@ -80,6 +80,9 @@ class StreamingOptions:
     max_calibration: int = 40_000  # held-out rows scored for calibration, at most
     block_bytes: int = 64 << 20  # a task's share of a plain file
     cache: str | None = None  # folder for the featurized chunks [default: a temporary one]
+    # Dask: fit tasks per pass [default: the cluster's workers when the run starts]. The model
+    # depends on it (parameter averaging), so fix it to get the same model on any cluster.
+    shards: int | None = None
 
 
 @dataclass

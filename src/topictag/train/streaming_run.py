@@ -51,9 +51,11 @@ class _Here:
 class _OnDask:
     """Runs the tasks on a Dask cluster; what all tasks share is sent once to every worker."""
 
-    def __init__(self, client: Any):
+    def __init__(self, client: Any, shards: int | None):
         self.client = client
-        self.shards = max(len(client.scheduler_info()["workers"]), 1)
+        if shards is None:  # the workers there now: a worker that joins late is not counted
+            shards = len(client.scheduler_info()["workers"])
+        self.shards = max(shards, 1)
 
     def map(self, fn: Callable[..., Any], items: list[Any], **shared: Any) -> list[Any]:
         sent = {
@@ -97,7 +99,7 @@ def train_streaming(
     check_streamable(config)
     options = options or StreamingOptions()
     started = time.perf_counter()
-    runner: _Here | _OnDask = _Here() if client is None else _OnDask(client)
+    runner: _Here | _OnDask = _Here() if client is None else _OnDask(client, options.shards)
     blocks = plan(paths, options.block_bytes)
     vectorizers = fitted_vectorizers(build_vectorizer(config.features))
     cache = options.cache or tempfile.mkdtemp(prefix="topictag-stream-")
