@@ -63,7 +63,8 @@ def write_results(results: dict[str, Any], path: Path, *, quick: bool) -> None:
         f"Reuters-21578 training split ({facts['train_docs']:,} documents), labels restricted to "
         "`categories90.tsv`; fastText is trained on the same split (wordNgrams 2, epoch 25, loss "
         "ova); scikit-learn is TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=2) + "
-        "one-vs-rest LinearSVC, a label where its decision value is positive, as `predict` gives it (and the same with unigrams). The peers write label "
+        "one-vs-rest LinearSVC, a label where its decision value is positive, as `predict` "
+        "gives it (and the same with unigrams). The peers write label "
         "names only, so topictag runs with `--scores none`; its default output (every label's "
         "probability) has a row of its own.",
         "",
