@@ -6,6 +6,7 @@ import pytest
 from topictag.model.decision import (
     calibrated_probabilities,
     choose_threshold,
+    choose_thresholds,
     decide_labels,
     sigmoid,
 )
@@ -35,6 +36,23 @@ def test_threshold_never_splits_tied_probabilities():
     y = np.array([1, 0, 0, 0])
     t = choose_threshold(probs, y, min_positives=1, default=0.5)
     assert t < 0.6  # all three tied rows are accepted together
+
+
+def test_shrinkage_pulls_thresholds_of_labels_with_few_examples_toward_the_default():
+    rng = np.random.default_rng(0)
+    Y = np.zeros((60, 3), dtype=np.int8)
+    Y[:30, 0], Y[:4, 1] = 1, 1  # 30 positives, 4 positives, none
+    probs = np.clip(Y * 0.3 + rng.random((60, 3)) * 0.5, 0, 1)
+    plain = choose_thresholds(probs, Y, min_positives=3, default=0.5)
+    shrunk = choose_thresholds(probs, Y, min_positives=3, default=0.5, shrinkage=4.0)
+    positives = Y.sum(axis=0)
+    expected = (positives * plain + 4.0 * 0.5) / (positives + 4.0)
+    assert shrunk == pytest.approx(expected)
+    assert abs(shrunk[0] - plain[0]) < abs(shrunk[1] - plain[1])  # more examples, less pull
+    assert shrunk[2] == plain[2] == 0.5  # no positives: the default either way
+    assert choose_thresholds(probs, Y, min_positives=3, default=0.5, shrinkage=0.0) == (
+        pytest.approx(plain)
+    )
 
 
 def test_decide_labels_rules():

@@ -14,14 +14,13 @@ from topictag.evaluate.metrics import compute_metrics, indicator_matrix
 from topictag.train.features import view_vectorizer, views_from_config
 from topictag.train.recipe import FeatureConfig, TrainConfig
 from topictag.train.scoring import (
-    FeatureCache,
     cross_fitted_decisions,
     fold_of_rows,
     objective_parts,
     paired_standard_error,
     score_config,
-    tfidf,
 )
+from topictag.train.term_counts import FeatureCache, tfidf
 
 LABELS = ["energy", "talks", "war"]
 
@@ -135,6 +134,25 @@ def test_the_criterion_learns_the_head_as_the_final_model_does():
     forced = score_config(TrainConfig(), texts, Y, groups, mode="multi-label", at_least_one=True)
     unforced = score_config(off_config, texts, Y, groups, mode="multi-label", at_least_one=True)
     assert (forced.predicted != unforced.predicted).nnz == 0
+
+
+def test_a_trial_that_changes_only_the_thresholds_refits_nothing():
+    texts, Y, groups = _inputs()
+    cache = FeatureCache(texts)
+    options = {"mode": "multi-label", "at_least_one": False, "cache": cache}
+    first = score_config(TrainConfig(), texts, Y, groups, **options)
+    shrunk = TrainConfig().replace(
+        decision=replace(TrainConfig().decision, threshold_shrinkage=5.0)
+    )
+    again = score_config(shrunk, texts, Y, groups, **options)
+    fresh = score_config(shrunk, texts, Y, groups, mode="multi-label", at_least_one=False)
+    assert first.reused_fit_seconds is None and fresh.reused_fit_seconds is None
+    assert again.reused_fit_seconds is not None and again.reused_fit_seconds >= 0
+    assert (again.predicted != fresh.predicted).nnz == 0  # the same as fitting again
+    assert again.objective == fresh.objective and again.entries == fresh.entries
+    # anything the fits depend on is fitted again
+    other = TrainConfig().replace(model=replace(TrainConfig().model, C=0.25))
+    assert score_config(other, texts, Y, groups, **options).reused_fit_seconds is None
 
 
 def test_a_fold_is_featurized_and_scored_by_the_other_folds_only():

@@ -19,11 +19,24 @@ def test_the_recipe_given_then_the_warm_starts_of_the_mode():
     base = TrainConfig()
     for mode in ("multi-label", "single-label"):
         best = [base]
-        first = list(itertools.islice(proposals(base, SEARCH_SPACE, mode=mode, best=best), 6))
+        count = 1 + len(WARM_STARTS[mode])
+        first = list(itertools.islice(proposals(base, SEARCH_SPACE, mode=mode, best=best), count))
         assert first[0] == base
         expected = [apply_changes(base, c) for c in WARM_STARTS[mode]]
         assert first[1 : 1 + len(expected)] == expected
     assert WARM_STARTS["multi-label"] != WARM_STARTS["single-label"]
+
+
+def test_single_label_searches_leave_the_thresholds_alone():
+    base = TrainConfig()
+    single = list(
+        itertools.islice(proposals(base, SEARCH_SPACE, mode="single-label", best=[base]), 60)
+    )
+    multi = list(
+        itertools.islice(proposals(base, SEARCH_SPACE, mode="multi-label", best=[base]), 60)
+    )
+    assert all(c.decision.threshold_shrinkage == 0.0 for c in single)
+    assert any(c.decision.threshold_shrinkage > 0 for c in multi)
 
 
 def test_a_narrow_space_is_respected_and_nothing_is_proposed_twice():

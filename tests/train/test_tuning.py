@@ -188,7 +188,7 @@ def test_apply_changes_and_search_space_from_recipe(make_file):
         "model": {"C": [0.5, 2.0], "class_weight": [None, "balanced"]},
         "features": {"ngram_range": [(1, 1), (1, 3)]},
     }
-    assert set(SEARCH_SPACE) == {"features", "model"}
+    assert set(SEARCH_SPACE) == {"features", "model", "decision"}
     bad = make_file("bad.toml", '[search.model]\nC = ["big"]\n')
     with pytest.raises(DataError, match=r"\[search.model\] C must be a finite number, got .big."):
         load_search_space(bad)

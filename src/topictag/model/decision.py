@@ -130,14 +130,22 @@ def choose_threshold(
 
 
 def choose_thresholds(
-    probs: np.ndarray, Y: np.ndarray, *, min_positives: int, default: float
+    probs: np.ndarray,
+    Y: np.ndarray,
+    *,
+    min_positives: int,
+    default: float,
+    shrinkage: float = 0.0,
 ) -> np.ndarray:
     """Choose every label's threshold on out-of-fold probabilities, shape (n, n_labels).
 
     Labels with at least ``min_positives`` positives get their own F1-maximizing threshold.
     Rarer labels share one threshold, chosen on their probabilities pooled together (a label
     with two examples cannot support a threshold of its own, but ten such labels can support a
-    common one); labels with no positives keep ``default``.
+    common one); labels with no positives keep ``default``. With ``shrinkage`` k > 0, a label
+    with n positives gets ``(n * chosen + k * default) / (n + k)``: the fewer its examples, the
+    closer to the default (an F1-maximizing threshold fitted on a handful of positives is noise,
+    and a very low one floods the predictions).
     """
     positives = Y.sum(axis=0)
     thresholds = np.full(Y.shape[1], float(default))
@@ -148,4 +156,6 @@ def choose_thresholds(
         thresholds[rare] = choose_threshold(
             probs[:, rare].ravel(), Y[:, rare].ravel(), min_positives=1, default=default
         )
+    if shrinkage > 0:
+        thresholds = (positives * thresholds + shrinkage * default) / (positives + shrinkage)
     return thresholds

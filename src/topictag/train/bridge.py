@@ -32,6 +32,7 @@ def build_pipeline(config: TrainConfig, *, mode: str, at_least_one: bool, n_jobs
         cv_folds=decision.cv_folds,
         min_positives=decision.min_positives,
         default_threshold=decision.default_threshold,
+        threshold_shrinkage=decision.threshold_shrinkage,
         at_least_one=at_least_one,
         abstain=decision.abstain,
         n_jobs=n_jobs,
@@ -145,7 +146,14 @@ _RECIPE_KEYS = {
     "model": {},
     "classifier": {
         key: f"[decision] {key}"
-        for key in ("cv_folds", "min_positives", "default_threshold", "at_least_one", "abstain")
+        for key in (
+            "cv_folds",
+            "min_positives",
+            "default_threshold",
+            "threshold_shrinkage",
+            "at_least_one",
+            "abstain",
+        )
     },
 }
 _SKLEARN_MESSAGE = re.compile(

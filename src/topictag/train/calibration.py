@@ -10,15 +10,19 @@ from topictag.model.decision import choose_thresholds, sigmoid
 
 
 def calibrate(
-    oof: np.ndarray, Y: np.ndarray, *, min_positives: int, default: float
+    oof: np.ndarray, Y: np.ndarray, *, min_positives: int, default: float, shrinkage: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fit each label's sigmoid on out-of-fold scores and choose its threshold.
 
-    Returns the (n_labels, 2) sigmoid parameters and the (n_labels,) probability thresholds.
+    Returns the (n_labels, 2) sigmoid parameters and the (n_labels,) probability thresholds
+    (:func:`topictag.model.decision.choose_thresholds`).
     """
     calibration = fit_sigmoids(oof, Y)
     probs = sigmoid(oof, calibration[:, 0], calibration[:, 1])
-    return calibration, choose_thresholds(probs, Y, min_positives=min_positives, default=default)
+    thresholds = choose_thresholds(
+        probs, Y, min_positives=min_positives, default=default, shrinkage=shrinkage
+    )
+    return calibration, thresholds
 
 
 def fit_sigmoid(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:

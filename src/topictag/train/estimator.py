@@ -47,17 +47,6 @@ _PREDICT_CHECKS = {"accept_large_sparse": False, "reset": False}
 #: The parameters each label's binary model gets (:func:`topictag.train.linear.fit_binary`).
 _LINEAR_KEYS = ("classifier", "C", "class_weight", "max_iter", "nb_weights", "average_with")
 
-#: Checks of scikit-learn's suite that cannot pass, with the reason (``check_estimator``'s
-#: ``expected_failed_checks``).
-EXPECTED_FAILED_CHECKS = {
-    "check_class_weight_classifiers": (
-        "class_weight applies to each label's binary model (the label against the rest), so "
-        "it is 'balanced' or None; a dict of per-class weights, which this check sets, has no "
-        "meaning there: a class is the positive side of one model and part of the negative "
-        "side of every other"
-    ),
-}
-
 
 class TopicClassifier(ClassifierMixin, BaseEstimator):
     """One binary linear model per label, calibrated and thresholded per label.
@@ -89,6 +78,9 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         ``default_threshold``.
     default_threshold : float, default=0.5
         Probability threshold for labels that cannot be tuned.
+    threshold_shrinkage : float, default=0.0
+        Pull each label's threshold toward ``default_threshold`` as if it had this many more
+        examples (:func:`topictag.model.decision.choose_thresholds`); 0 leaves them.
     at_least_one : bool, default=False
         In multi-label mode, predict the top label when none passes its threshold.
     abstain : bool, default=False
@@ -144,6 +136,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         "cv_folds": [Interval(Integral, 2, None, closed="left")],
         "min_positives": [Interval(Integral, 0, None, closed="left")],
         "default_threshold": [Interval(Real, 0, 1, closed="both")],
+        "threshold_shrinkage": [Interval(Real, 0, None, closed="left")],
         "at_least_one": ["boolean"],
         "abstain": ["boolean"],
         "n_jobs": [Interval(Integral, 1, None, closed="left")],
@@ -163,6 +156,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         cv_folds: int = 3,
         min_positives: int = 3,
         default_threshold: float = 0.5,
+        threshold_shrinkage: float = 0.0,
         at_least_one: bool = False,
         abstain: bool = False,
         n_jobs: int = 1,
@@ -178,6 +172,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         self.cv_folds = cv_folds
         self.min_positives = min_positives
         self.default_threshold = default_threshold
+        self.threshold_shrinkage = threshold_shrinkage
         self.at_least_one = at_least_one
         self.abstain = abstain
         self.n_jobs = n_jobs
@@ -223,7 +218,11 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         assert final is not None
         n = Y.shape[1]
         self.calibration_, self.thresholds_ = calibrate(
-            oof[:, :n], Y, min_positives=self.min_positives, default=self.default_threshold
+            oof[:, :n],
+            Y,
+            min_positives=self.min_positives,
+            default=self.default_threshold,
+            shrinkage=self.threshold_shrinkage,
         )
         coef, intercept, n_iter = final
         self.coef_, self.intercept_, self.n_iter_ = coef[:n], intercept[:n], n_iter[:n]

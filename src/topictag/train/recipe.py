@@ -51,6 +51,7 @@ class DecisionConfig:
     cv_folds: int = 3  # grouped folds for out-of-fold scores (calibration, thresholds)
     min_positives: int = 3  # labels with fewer training examples keep the default threshold
     default_threshold: float = 0.5  # on the calibrated probability
+    threshold_shrinkage: float = 0.0  # pull rare labels' thresholds toward the default (k)
     at_least_one: bool | None = None  # None: on when no training paragraph is empty
     abstain: bool = True  # learn a no-topic head from the no-topic paragraphs (multi-label)
 

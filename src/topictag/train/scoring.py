@@ -9,13 +9,14 @@ the mean of micro- and macro-F1 for multi-label data.
 
 Feature matrices are cached by view (:class:`FeatureCache`): trials that share the word view,
 or the character view, featurize the texts once. The vocabulary and idf of a view come from all
-the training texts given (no labels are read), as in the final fit.
+the training texts given (no labels are read), as in the final fit. The out-of-fold scores of the
+last few recipes are kept too: a trial that changes only how scores become labels (threshold
+shrinkage) refits nothing.
 """
 
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,8 +35,9 @@ from topictag.model.decision import (
 from topictag.model.features import View
 from topictag.train.abstain import calibrate_head, no_topic_column
 from topictag.train.recipe import FeatureConfig, TrainConfig
+from topictag.train.term_counts import FeatureCache, tfidf
 
-MAX_CACHED_ENTRIES = 40_000_000  # feature entries kept across trials (~480 MB)
+MAX_CACHED_FITS = 8  # recipes whose out-of-fold scores are kept
 RESAMPLES = 200  # bootstrap resamples of groups for the standard error of a difference
 
 
@@ -55,131 +57,7 @@ class Score:
     entries_per_row: float  # what classifying one paragraph costs, in feature entries
     featurize_seconds: float  # time spent building features not cached before
     predicted: Any = None  # sparse (rows, labels) 0/1: the cross-fitted predictions
-
-
-class FeatureCache:
-    """Term counts of the training texts, one matrix per view, shared across trials.
-
-    A view's counts do not depend on ``min_df``, ``max_df``, ``max_features`` or sublinear tf,
-    so every trial with the same analyzer, n-grams, case and token pattern shares them; the
-    TF-IDF of a fold is computed from them (:func:`tfidf`). Least recently used views are
-    dropped past ``max_entries`` stored entries. Building a view also measures its cost, from
-    which :meth:`estimate` predicts views not built yet.
-    """
-
-    def __init__(self, texts: Sequence[str], *, max_entries: int = MAX_CACHED_ENTRIES) -> None:
-        self.texts = texts
-        self.max_entries = max_entries
-        self._views: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-        self._rates: dict[str, float] = {}  # seconds per text character and n-gram size
-        self._built: dict[tuple[Any, ...], float] = {}  # seconds each view took to build
-        self._characters = sum(len(t) for t in texts)
-
-    def counts(self, features: FeatureConfig) -> tuple[list[tuple[View, Any]], float]:
-        """Return each view of a recipe with its term counts over every text, and the seconds
-        spent building views that were not cached."""
-        from topictag.train.features import views_from_config
-
-        spent = 0.0
-        blocks = []
-        for view in views_from_config(features):
-            key = _key(view)
-            if key not in self._views:
-                started = time.perf_counter()
-                self._views[key] = self._build(view)
-                seconds = time.perf_counter() - started
-                spent += seconds
-                self._built[key] = seconds
-                self._rates[view.analyzer] = seconds / max(self._work(view), 1)
-                self._evict(keep=key)
-            self._views.move_to_end(key)
-            blocks.append((view, self._views[key]))
-        return blocks, spent
-
-    def estimate(self, features: FeatureConfig) -> float:
-        """Seconds that :meth:`counts` would spend building the views not cached (0: unknown)."""
-        from topictag.train.features import views_from_config
-
-        return sum(
-            self._guess(view)
-            for view in views_from_config(features)
-            if _key(view) not in self._views
-        )
-
-    def cost(self, features: FeatureConfig) -> float:
-        """Seconds that featurizing every text with the recipe takes, cached or not (what the
-        final fit, which featurizes again, will spend)."""
-        from topictag.train.features import views_from_config
-
-        return sum(
-            self._built.get(_key(view), self._guess(view)) for view in views_from_config(features)
-        )
-
-    def _guess(self, view: View) -> float:
-        rate = self._rates.get(view.analyzer, max(self._rates.values(), default=0.0))
-        return rate * self._work(view)
-
-    def _work(self, view: View) -> int:
-        low, high = view.ngram_range
-        return self._characters * (high - low + 1)
-
-    def _build(self, view: View) -> Any:
-        from sklearn.feature_extraction.text import CountVectorizer
-
-        vectorizer = CountVectorizer(
-            analyzer=view.analyzer,
-            ngram_range=view.ngram_range,
-            lowercase=view.lowercase,
-            token_pattern=view.token_pattern if view.analyzer == "word" else None,
-            dtype=np.float64,
-        )
-        return vectorizer.fit_transform(self.texts).tocsr()
-
-    def _evict(self, keep: tuple[Any, ...]) -> None:
-        while len(self._views) > 1 and sum(m.nnz for m in self._views.values()) > self.max_entries:
-            oldest = next(k for k in self._views if k != keep)
-            del self._views[oldest]
-
-
-def _key(view: View) -> tuple[Any, ...]:
-    return (view.analyzer, view.ngram_range, view.lowercase, view.token_pattern)
-
-
-def tfidf(counts: Any, fitted: np.ndarray, view: View, features: FeatureConfig) -> Any:
-    """Return the TF-IDF of every row of ``counts`` as a vectorizer fitted on the ``fitted``
-    rows (a boolean mask) would give it: their document frequencies choose the terms
-    (``min_df``, ``max_df``, ``max_features``) and the idf; each row is L2-normalized over the
-    terms kept. Columns outside the vocabulary stay, all zero.
-
-    Raises
-    ------
-    ValueError
-        If no term is kept (scikit-learn's message).
-    """
-    n = int(fitted.sum())
-    size = int(counts.indptr[-1])  # a sliced matrix may hold spare room past its entries
-    indices, data = counts.indices[:size], counts.data[:size]
-    entry_rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
-    on_fitted = fitted[entry_rows]
-    df = np.bincount(indices[on_fitted], minlength=counts.shape[1])
-    keep = (df >= features.min_df) & (df <= features.max_df * n) & (df > 0)
-    if features.max_features is not None and keep.sum() > features.max_features:
-        totals = np.bincount(indices[on_fitted], weights=data[on_fitted], minlength=counts.shape[1])
-        kept = np.flatnonzero(keep)
-        keep[:] = False
-        keep[kept[np.argsort(-totals[kept])[: features.max_features]]] = True
-    if not keep.any():
-        raise ValueError("After pruning, no terms remain. Try a lower min_df or a higher max_df.")
-    idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
-    values = data.copy()
-    if view.sublinear_tf:
-        values = np.log(values) + 1.0
-    values *= np.where(keep, idf, 0.0)[indices]
-    norms = np.sqrt(np.bincount(entry_rows, weights=values * values, minlength=counts.shape[0]))
-    values /= np.where(norms > 0, norms, 1.0)[entry_rows]
-    matrix = sparse.csr_matrix((values, indices.copy(), counts.indptr.copy()), shape=counts.shape)
-    matrix.eliminate_zeros()
-    return matrix
+    reused_fit_seconds: float | None = None  # fits reused from an earlier trial: what they took
 
 
 def score_config(
@@ -201,38 +79,34 @@ def score_config(
     ``max_seconds`` is (seconds left, seconds per feature entry of the fits): a trial whose
     features would take longer to build, or whose fits would, raises :class:`TooSlow`.
     """
-    from topictag.train.bridge import build_pipeline
-
     cache = cache or FeatureCache(texts)
-    if max_seconds is not None and cache.estimate(config.features) > max_seconds[0]:
-        raise TooSlow
-    blocks, spent = cache.counts(config.features)
     Y, group_list = np.asarray(Y), np.asarray(groups)
     if rows is not None:
-        blocks = [(view, counts[rows]) for view, counts in blocks]
         Y, group_list = Y[rows], group_list[rows]
-    entries = sum(counts.nnz for _, counts in blocks)
-    if max_seconds is not None and entries * max_seconds[1] > max_seconds[0] - spent:
-        raise TooSlow
     folds = fold_of_rows(group_list, config.decision.cv_folds, config.seed)
-    matrices = [_features(blocks, folds != k, config.features) for k in range(folds.max() + 1)]
-    # the training rows of every fold, stacked: one call fits every (fold, label) at once
-    stacked = sparse.vstack([X[folds != k] for k, X in enumerate(matrices)], format="csr")
-    offsets = np.cumsum([0] + [int(np.sum(folds != k)) for k in range(len(matrices))])
-    row_sets = [np.arange(offsets[k], offsets[k + 1]) for k in range(len(matrices))]
-    # the no-topic head, as the final model learns it: one more column fitted with the labels
     multi = mode != SINGLE_LABEL and not at_least_one
     head = no_topic_column(Y, enabled=config.decision.abstain and multi)
-    targets = Y if head is None else np.column_stack([Y, head])
-    labels = np.vstack([targets[folds != k] for k in range(len(matrices))])
-    classifier = build_pipeline(config, mode=mode, at_least_one=at_least_one, n_jobs=n_jobs)[-1]
-    fits = classifier.fit_row_sets(stacked, labels, row_sets)
-    oof = np.zeros(targets.shape, dtype=np.float64)
-    known = np.zeros(len(Y), dtype=bool)
-    for k, (X, (coef, intercept)) in enumerate(zip(matrices, fits, strict=True)):
-        held = folds == k
-        oof[held] = X[held] @ coef.T + intercept
-        known[held] = X[held].getnnz(axis=1) > 0
+    key = _fit_key(config, rows, mode=mode, at_least_one=at_least_one)
+    if key in cache.fits:
+        cache.fits.move_to_end(key)
+        oof, known, entries, served, fit_seconds = cache.fits[key]
+        spent = 0.0
+    else:
+        if max_seconds is not None and cache.estimate(config.features) > max_seconds[0]:
+            raise TooSlow
+        blocks, spent = cache.counts(config.features)
+        if rows is not None:
+            blocks = [(view, counts[rows]) for view, counts in blocks]
+        entries = sum(counts.nnz for _, counts in blocks)
+        if max_seconds is not None and entries * max_seconds[1] > max_seconds[0] - spent:
+            raise TooSlow
+        started = time.perf_counter()
+        oof, known = _out_of_fold(blocks, Y, head, folds, config, mode, at_least_one, n_jobs)
+        served = _served_entries(blocks, config.features)
+        cache.fits[key] = (oof, known, entries, served, time.perf_counter() - started)
+        if len(cache.fits) > MAX_CACHED_FITS:
+            cache.fits.popitem(last=False)
+        fit_seconds = None
     n = Y.shape[1]
     predicted = cross_fitted_decisions(
         oof[:, :n], Y, folds, config, single_label=mode == SINGLE_LABEL, at_least_one=at_least_one,
@@ -246,10 +120,53 @@ def score_config(
         macro_f1=float(macro[0]),
         accuracy=float(accuracy[0]),
         entries=entries,
-        entries_per_row=_served_entries(blocks, config.features) / max(len(Y), 1),
+        entries_per_row=served / max(len(Y), 1),
         featurize_seconds=spent,
         predicted=sparse.csr_matrix(predicted),
+        reused_fit_seconds=fit_seconds,
     )
+
+
+def _fit_key(config: TrainConfig, rows: np.ndarray | None, *, mode: str, at_least_one: bool) -> str:
+    """What a recipe's out-of-fold scores depend on: everything but the decision rule."""
+    plain = config.to_dict()
+    decision = {k: plain["decision"][k] for k in ("cv_folds", "abstain")}
+    where = None if rows is None else hash(np.asarray(rows).tobytes())
+    return repr((plain["features"], plain["model"], decision, config.seed, mode, at_least_one,
+                 where))  # fmt: skip
+
+
+def _out_of_fold(
+    blocks: list[tuple[View, Any]],
+    Y: np.ndarray,
+    head: np.ndarray | None,
+    folds: np.ndarray,
+    config: TrainConfig,
+    mode: str,
+    at_least_one: bool,
+    n_jobs: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold decision scores (the labels', then the no-topic head's) and which rows have
+    a known feature; each fold's features and models fitted on the other folds."""
+    from topictag.train.bridge import build_pipeline
+
+    matrices = [_features(blocks, folds != k, config.features) for k in range(folds.max() + 1)]
+    # the training rows of every fold, stacked: one call fits every (fold, label) at once
+    stacked = sparse.vstack([X[folds != k] for k, X in enumerate(matrices)], format="csr")
+    offsets = np.cumsum([0] + [int(np.sum(folds != k)) for k in range(len(matrices))])
+    row_sets = [np.arange(offsets[k], offsets[k + 1]) for k in range(len(matrices))]
+    # the no-topic head, as the final model learns it: one more column fitted with the labels
+    targets = Y if head is None else np.column_stack([Y, head])
+    labels = np.vstack([targets[folds != k] for k in range(len(matrices))])
+    classifier = build_pipeline(config, mode=mode, at_least_one=at_least_one, n_jobs=n_jobs)[-1]
+    fits = classifier.fit_row_sets(stacked, labels, row_sets)
+    oof = np.zeros(targets.shape, dtype=np.float64)
+    known = np.zeros(len(Y), dtype=bool)
+    for k, (X, (coef, intercept)) in enumerate(zip(matrices, fits, strict=True)):
+        held = folds == k
+        oof[held] = X[held] @ coef.T + intercept
+        known[held] = X[held].getnnz(axis=1) > 0
+    return oof, known
 
 
 def _features(blocks: list[tuple[View, Any]], fitted: np.ndarray, features: FeatureConfig) -> Any:
@@ -308,6 +225,7 @@ def cross_fitted_decisions(
             Y[fitted],
             min_positives=config.decision.min_positives,
             default=config.decision.default_threshold,
+            shrinkage=config.decision.threshold_shrinkage,
         )
         abstain = None
         if no_topic is not None:

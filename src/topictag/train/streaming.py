@@ -62,6 +62,7 @@ STREAMS_AS = {
     "decision.cv_folds": "not used: a held-out share of paragraphs calibrates",
     "decision.min_positives": "as is",
     "decision.default_threshold": "as is",
+    "decision.threshold_shrinkage": "as is",
     "decision.at_least_one": "as is",
     "seed": "as is",
 }

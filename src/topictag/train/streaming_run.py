@@ -189,6 +189,7 @@ def _train(
         gold,
         min_positives=config.decision.min_positives,
         default=config.decision.default_threshold,
+        shrinkage=config.decision.threshold_shrinkage,
     )
     classifier = TopicClassifier(mode=mode, at_least_one=at_least_one)
     classifier.coef_, classifier.intercept_ = coef, intercept

@@ -57,6 +57,9 @@ FINAL_FIT_MARGIN = 1.25  # time kept for the final fit, in multiples of its esti
 SERVING_FACTOR = 2.0  # classifying a row costs about this many times featurizing it
 
 
+_SCORES = ("score", "micro_f1", "macro_f1", "accuracy", "screen_score")
+
+
 @dataclass
 class Trial:
     """One configuration tried by the search."""
@@ -79,11 +82,8 @@ class Trial:
         out["changes"] = {
             k: list(v) if isinstance(v, tuple) else v for k, v in self.changes.items()
         }
-        for key in ("score", "micro_f1", "macro_f1", "accuracy", "screen_score"):
-            out[key] = None if np.isnan(out[key]) else round(out[key], 6)
-        out["entries_per_row"] = (
-            None if np.isnan(self.entries_per_row) else round(self.entries_per_row, 1)
-        )
+        for key, digits in [*((k, 6) for k in _SCORES), ("entries_per_row", 1)]:
+            out[key] = None if np.isnan(out[key]) else round(out[key], digits)
         out["seconds"] = round(self.seconds, 2)
         return out
 
@@ -132,10 +132,8 @@ def tune(
         Number of trials (deterministic); one of ``budget`` and ``trials`` is required.
     space : dict, optional
         Values to draw from, as :data:`SEARCH_SPACE`.
-    clock : callable
-        Returns the current time in seconds (injected in tests).
-    score : callable, optional
-        Scores one recipe (injected in tests); default :func:`score_config`.
+    clock, score : callable, optional
+        The current time in seconds; scores one recipe (default :func:`score_config`).
     progress : callable, optional
         Receives a ``"tuning"`` step after each trial: trials of ``trials``, or seconds of
         ``budget``, with the best score so far.
@@ -255,6 +253,8 @@ class _Search:
 
     def _observe(self, config: TrainConfig, score: Score, seconds: float) -> float:
         """Record what a scoring's fits cost per feature entry; return their seconds."""
+        if score.reused_fit_seconds is not None:  # an earlier trial's fits: nothing new
+            return score.reused_fit_seconds
         fit_seconds = max(seconds - score.featurize_seconds, 0.0)
         if score.entries:
             key = (config.model.classifier, config.model.average_with)
