@@ -52,7 +52,17 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised in the main thread as Ctrl-C raises KeyboardInterrupt."""
 
 
+_HANDLER_PID: int | None = None  # the process that installed the handler below
+
+
 def _terminate(number: int, frame: Any) -> None:
+    if os.getpid() != _HANDLER_PID:
+        # A forked child (a pool worker still starting, before it resets its signals) that
+        # inherited the handler: die of the signal, as the worker would once started, instead
+        # of raising into multiprocessing's bootstrap (a traceback on stderr, exit code 1).
+        signal.signal(number, signal.SIG_DFL)
+        os.kill(os.getpid(), number)
+        return
     raise Terminated()
 
 
@@ -66,6 +76,8 @@ def sigterm_interrupts() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    global _HANDLER_PID
+    _HANDLER_PID = os.getpid()
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         yield

@@ -116,7 +116,12 @@ class Workers(Generic[S]):
         trace: TracebackType | None,
     ) -> None:
         if error is None:
-            self._close()
+            # A worker killed while idle can go unnoticed: the executor's manager thread reads
+            # a ready result before it looks at the workers' sentinels, so the others may finish
+            # every task and the pool never breaks. The run still fails, as it would otherwise.
+            died = self._close()
+            if died:
+                raise WorkerError(died)
         else:
             self._stop(error)
 
@@ -171,7 +176,16 @@ class Workers(Generic[S]):
                     if process.is_alive():
                         process.kill()
                         ours.add(process.pid)
+            manager = self._executor._executor_manager_thread
             self._executor.shutdown(wait=not stop, cancel_futures=stop)
+            # A broken pool's manager thread terminates and joins (reaps) the workers itself.
+            # Wait for it before looking at them: else both threads call waitpid() on a dead
+            # worker, the loser gets ECHILD, and that worker looks alive here (its exit code not
+            # set yet), so it would be "killed" and counted as ours, and the one a signal killed
+            # would go unnamed. (The thread also closes a pipe that the executor's exit hook
+            # writes to: joined, that no longer races at interpreter exit.)
+            if manager is not None:
+                manager.join(timeout=5)
             for process in processes:
                 process.join(timeout=5)
                 if process.is_alive():
