@@ -36,6 +36,7 @@ def test_single_label_searches_leave_the_thresholds_alone():
         itertools.islice(proposals(base, SEARCH_SPACE, mode="multi-label", best=[base]), 60)
     )
     assert all(c.decision.threshold_shrinkage == 0.0 for c in single)
+    assert all(c.decision.default_threshold == 0.5 for c in single)
     assert any(c.decision.threshold_shrinkage > 0 for c in multi)
 
 

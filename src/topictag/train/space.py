@@ -46,12 +46,15 @@ SEARCH_SPACE: Space = {
     },
     "decision": {
         # multi-label only (single-label data has no thresholds): a trial that changes only
-        # this refits nothing (the search reuses the trial's out-of-fold scores)
+        # these refits nothing (the search reuses the trial's out-of-fold scores)
         "threshold_shrinkage": [0.0, 2.0, 5.0],
+        # where rare labels' thresholds start (and shrink toward): calibrated probabilities of
+        # a label seen a few times seldom reach 0.5
+        "default_threshold": [0.5, 0.35, 0.25],
     },
 }
 #: Keys that mean nothing for single-label data; a search on it leaves them out.
-MULTI_LABEL_KEYS = {"decision": ("threshold_shrinkage",)}
+MULTI_LABEL_KEYS = {"decision": ("threshold_shrinkage", "default_threshold")}
 
 _WORDS_AND_CHARS = {"features.ngram_range": (1, 2), "features.char_ngram_range": (2, 5)}
 _NB_AVERAGED = {"model.nb_weights": True, "model.average_with": "linear-svc"}
@@ -82,6 +85,7 @@ WARM_STARTS: dict[str, list[dict[str, Any]]] = {
 #: The order of the coordinate sweep: cheap and often useful knobs first.
 SWEEP_ORDER = (
     "decision.threshold_shrinkage",
+    "decision.default_threshold",
     "model.C",
     "model.class_weight",
     "features.sublinear_tf",
