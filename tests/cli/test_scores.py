@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import DEFAULT_MODEL
 from topictag.cli.application import app
-from topictag.cli.classify import serve
+from topictag.cli.serve import serve
 from topictag.serve import payloads, server
 
 runner = CliRunner()

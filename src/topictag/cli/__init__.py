@@ -3,10 +3,10 @@
 This package is the only one that imports typer and the only place that turns exceptions into
 exit codes: 0 on success, 1 on a data or model error (one line on stderr), 2 on a usage error.
 Results go to stdout or ``--output``; progress, warnings and errors go to stderr. Each command
-group has its module (``train``, ``evaluate``, ``classify``, ``models``, ``data``, ``label``);
-``application`` registers them on one Typer application. A plain ``classify`` command line
-skips typer (:mod:`topictag.cli.quick`): classifying one paragraph then costs little more than
-numpy's import.
+group has its module (``train``, ``evaluate``, ``classify``, ``serve``, ``models``, ``data``,
+``label``); ``application`` registers them on one Typer application. A plain ``classify``
+command line skips typer (:mod:`topictag.cli.quick`): classifying one paragraph then costs little
+more than numpy's import.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from topictag._version import __version__
-from topictag.cli import classify, data, evaluate, label, models, train
+from topictag.cli import classify, data, evaluate, label, models, serve, train
 from topictag.cli.common import Command
 from topictag.cli.logs import setup_logging
 
@@ -52,7 +52,7 @@ app.command(cls=Command)(train.train)
 app.command(cls=Command)(evaluate.evaluate)
 app.command(cls=Command)(evaluate.explain)
 app.command(cls=Command)(classify.classify)
-app.command(cls=Command)(classify.serve)
+app.command(cls=Command)(serve.serve)
 app.command(cls=Command)(label.suggest)
 app.command(cls=Command)(label.drift)
 app.command(cls=Command)(label.label)
