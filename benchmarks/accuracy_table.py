@@ -9,7 +9,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import CORPORA, OUT, cpu_model
+from benchmarks.common import CORPORA, OUT, cpu_model, topictag_version
 
 PUBLISHED = {
     "reuters21578": "linear SVM micro/macro F1 0.860 / 0.525 (Yang and Liu, 1999)",
@@ -38,7 +38,7 @@ def write_table(path: Path) -> None:
         f"Produced by `make bench` (`python benchmarks/bench_accuracy.py`) on {date.today()}, "
         f"{cpu_model()}, 2 cores shared with other work. Python {platform.python_version()}, "
         f"scikit-learn {version('scikit-learn')}, numpy {version('numpy')}, fasttext "
-        f"{version('fasttext')}, topictag {version('topictag')}.",
+        f"{version('fasttext')}, topictag {topictag_version()}.",
         "",
         "Every time is a whole process (start, read, train or predict, write), the median of "
         "the runs shown; peak RSS is summed over the process tree. `topictag` is the default "

@@ -169,3 +169,17 @@ def cpu_model() -> str:
 def progress(message: str) -> None:
     """Progress on stderr."""
     print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def topictag_version() -> str:
+    """The version and commit of the code that ran (an editable install's metadata can be older)."""
+    from topictag import __version__
+
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True, text=True, timeout=10, cwd=Path(__file__).parent, check=True,
+        ).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return __version__
+    return f"{__version__} (commit {commit})"

@@ -9,7 +9,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import cpu_model
+from benchmarks.common import cpu_model, topictag_version
 
 
 def figures(runs: dict[str, Any]) -> dict[str, tuple[float, float]]:
@@ -57,7 +57,7 @@ def write_results(results: dict[str, Any], path: Path, *, quick: bool) -> None:
         f"(`python -m benchmarks.bench_serve`) on {date.today()}, {cpu_model()}, "
         f"{os.cpu_count()} cores shared with other jobs (see *Machine*). numpy {version('numpy')}, "
         f"fasttext {version('fasttext')}, scikit-learn {version('scikit-learn')}, topictag "
-        f"{version('topictag')}. Every time is a whole process (start, load, read, classify, "
+        f"{topictag_version()}. Every time is a whole process (start, load, read, classify, "
         "write). All timed commands ran in one series of interleaved rounds; each figure is the "
         "median of its runs. The Reuters model is `topictag train` with the default recipe on the "
         f"Reuters-21578 training split ({facts['train_docs']:,} documents), labels restricted to "
