@@ -171,3 +171,15 @@ def test_cli_writes_jsonl_rows(tiny_model, tmp_path):
     )
     assert bad.exit_code == 2
     assert "'entropy' is not one of 'uncertainty', 'margin', 'random'" in bad.output
+
+
+def test_suggested_labels_are_the_labels_classify_gives(tiny_model):
+    # both vetoes apply: a paragraph with no known n-gram (and one the no-topic head abstains
+    # on, when the model has a head) is suggested with no label pre-checked
+    model = load_model(tiny_model)
+    items = pool(40) + [Item(id=f"u{i}", text=f"zqx{i} vbn{i} wqp{i}") for i in range(10)]
+    picked = suggest(model, items, n=50, seed=0)
+    assert len(picked) == 50
+    for s in picked:
+        assert s.labels == model.predict([s.text])[0], s.id
+    assert all(s.labels == [] for s in picked if s.id.startswith("u"))

@@ -75,6 +75,7 @@ class _Candidate:
     bands: np.ndarray
     proba: np.ndarray
     reason: dict[str, Any]
+    labels: list[str] = field(default_factory=list)  # as classify gives them
     alive: bool = True
 
 
@@ -225,6 +226,7 @@ def suggest(
             i for i in range(len(items)) if priority[i] > floor or draws[fresh[i]] > extra_floor
         ]
         prints = fingerprints([items[i].text for i in entrants])
+        given = model.labels_of(scores)  # both vetoes: no known n-gram, the no-topic head
         for k, i in enumerate(entrants):
             c = _Candidate(
                 priority=float(priority[i]),
@@ -236,6 +238,7 @@ def suggest(
                 proba=scores.proba[i],
                 reason={"strategy": strategy, "priority": round(float(priority[i]), 6)}
                 | reasons[i],
+                labels=given[i],
             )
             if seen.index.duplicates(c):
                 continue
@@ -272,12 +275,10 @@ def _merge(main: _TopK, extra: _TopK, n: int, explore: int) -> list[tuple[_Candi
 
 
 def _suggestion(model: Model, c: _Candidate, drawn: bool) -> Suggestion:
-    proba = c.proba[None, :]
-    (labels,) = model.decide(proba)
     return Suggestion(
         id=c.item.id,
         text=c.item.text,
-        labels=labels,
+        labels=c.labels,
         scores=dict(zip(model.labels, np.round(c.proba, 6).tolist(), strict=True)),
         reason=c.reason | {"random": drawn},
         fields=dict(c.item.fields),
