@@ -59,8 +59,7 @@ class Item:
 
 def items_from_texts(texts: Iterable[str]) -> Iterator[Item]:
     """Wrap command-line texts as items, numbered from 1."""
-    for position, text in enumerate(texts, start=1):
-        yield Item(id=str(position), text=text)
+    yield from (Item(id=str(position), text=text) for position, text in enumerate(texts, 1))
 
 
 def read_items(
@@ -372,11 +371,8 @@ def _csv_items(
 def _ends_input(error: DataError, where: str) -> DataError:
     """The error that ends a CSV input: says that the rows after it were not read."""
     message = str(error).removeprefix(f"{error.source}:{error.line}: ")
-    return DataError(
-        f"{message}; the rest of the input was not read (where {where} ends cannot be known)",
-        source=error.source,
-        line=error.line,
-    )
+    message += f"; the rest of the input was not read (where {where} ends cannot be known)"
+    return DataError(message, source=error.source, line=error.line)
 
 
 def item_from(
@@ -393,18 +389,12 @@ def item_from(
     if text is None:
         raise DataError(f"missing {text_field!r}", source=name, line=number)
     if not isinstance(text, str):
-        raise DataError(
-            f"{text_field!r} must be a string, got {describe(text)}",
-            source=name,
-            line=number,
-        )
+        got = describe(text)
+        raise DataError(f"{text_field!r} must be a string, got {got}", source=name, line=number)
     ident = obj.get(id_field)
     if ident is None or ident == "":
         ident = number
     elif isinstance(ident, bool) or not isinstance(ident, str | int):
-        raise DataError(
-            f"{id_field!r} must be a string or an integer, got {describe(ident)}",
-            source=name,
-            line=number,
-        )
+        message = f"{id_field!r} must be a string or an integer, got {describe(ident)}"
+        raise DataError(message, source=name, line=number)
     return Item(id=str(ident), text=text, fields=_carry(obj, (text_field, id_field)))

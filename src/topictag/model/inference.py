@@ -26,6 +26,8 @@ from topictag.model.decision import (
 from topictag.model.features import DEFAULT_TOKEN_PATTERNS, View, build_analyzer, term_index
 from topictag.model.lookup import WordTable
 
+_TABLE_FROM = 2000  # vocabularies this large get a WordTable: smaller ones build their dict fast
+
 
 @dataclass(frozen=True)
 class Scores:
@@ -254,9 +256,8 @@ class Model:
         """Yield each view's n-grams of the texts, in view order.
 
         Each item is ``(grams, ids, lengths)``: every n-gram of every text in order, its feature
-        index within the view (-1 for an n-gram the model does not know), and how many n-grams
-        each text has. This is the slow, string-keeping path (drift statistics need the
-        n-grams themselves); :meth:`score` looks terms up without keeping them.
+        index within the view (-1 if unknown), and how many n-grams each text has (the drift
+        statistics need the n-grams; :meth:`score` looks terms up without keeping them).
         """
         for runtime in self._views:
             grams = list(map(runtime.analyze, texts))
@@ -373,9 +374,6 @@ class _ViewRuntime:
         return ids, np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
 
 
-_TABLE_FROM = 2000  # vocabularies this large get a WordTable: smaller ones build their dict fast
-
-
 def _check_texts(texts: Sequence[str]) -> None:
     if isinstance(texts, str | bytes):
         raise TypeError(
@@ -385,8 +383,7 @@ def _check_texts(texts: Sequence[str]) -> None:
 
 
 def _probability(value: float, what: str) -> float:
-    number = float(value)
-    if not 0.0 <= number <= 1.0:
+    if not 0.0 <= (number := float(value)) <= 1.0:
         raise ValueError(f"{what} must be a probability between 0 and 1, got {value!r}")
     return number
 
