@@ -26,7 +26,7 @@ from topictag.errors import DataError, ModelError, TopictagError
 
 if TYPE_CHECKING:
     from topictag.evaluate.evaluation import evaluate_model
-    from topictag.model.bundle import list_bundles
+    from topictag.model.catalog import list_bundles
     from topictag.model.inference import load_model
     from topictag.train.bridge import to_sklearn
     from topictag.train.saving import save_model
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     "load_model": "topictag.model.inference",
-    "list_bundles": "topictag.model.bundle",
+    "list_bundles": "topictag.model.catalog",
     "train_model": "topictag.train.training",
     "save_model": "topictag.train.saving",
     "to_sklearn": "topictag.train.bridge",

@@ -181,8 +181,9 @@ def test_explain_command_and_html(tmp_path):
 
 
 def test_compare_two_models(tmp_path):
-    from topictag.model.bundle import load_bundle, save_bundle
+    from topictag.model.bundle import load_bundle
     from topictag.model.pruning import prune_model
+    from topictag.model.writing import save_bundle
 
     save_bundle(prune_model(load_bundle(DEFAULT_MODEL), max_features=300), tmp_path / "small")
     out = tmp_path / "eval"

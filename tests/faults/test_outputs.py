@@ -23,7 +23,8 @@ from typer.testing import CliRunner
 from tests.faults.helpers import ENV, TIMEOUT, assert_one_line_error, hidden, run, topictag
 from topictag.cli.application import app
 from topictag.errors import ModelError
-from topictag.model.bundle import MANIFEST, WEIGHTS, load_bundle, save_bundle
+from topictag.model.bundle import MANIFEST, WEIGHTS, load_bundle
+from topictag.model.writing import save_bundle
 
 runner = CliRunner()
 
@@ -125,13 +126,13 @@ def test_force_replaces_a_bundle_of_any_version_or_state_or_an_empty_folder(
 def test_creating_a_bundle_never_replaces_one_that_appeared_meanwhile(
     tmp_path, bundles, monkeypatch
 ):
-    import topictag.model.bundle as bundle
+    import topictag.model.writing as writing
 
     target = tmp_path / "model"
     data = load_bundle(bundles[0])
     # another run creates the bundle after this one checked that the place was free
     monkeypatch.setattr(
-        bundle, "check_output_folder", lambda *a: shutil.copytree(bundles[1], target)
+        writing, "check_output_folder", lambda *a: shutil.copytree(bundles[1], target)
     )
     with pytest.raises(ModelError, match="a model already exists there"):
         save_bundle(data, target)

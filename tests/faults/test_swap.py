@@ -12,7 +12,8 @@ from topictag.model.bundle import load_bundle
 
 WRITER = """
 import sys, time
-from topictag.model.bundle import load_bundle, save_bundle
+from topictag.model.bundle import load_bundle
+from topictag.model.writing import save_bundle
 models = [load_bundle(path) for path in sys.argv[2:4]]
 end, swaps = time.monotonic() + float(sys.argv[4]), 0
 while time.monotonic() < end:

@@ -63,8 +63,9 @@ def _bundle_seeds() -> dict[str, bytes]:
 
     from tests.conftest import DEFAULT_MODEL
     from tests.fuzz.fuzz_bundle import pack
-    from topictag.model.bundle import MANIFEST, WEIGHTS, load_bundle, save_bundle
+    from topictag.model.bundle import MANIFEST, WEIGHTS, load_bundle
     from topictag.model.pruning import prune_model
+    from topictag.model.writing import save_bundle
 
     with tempfile.TemporaryDirectory() as folder:
         small = save_bundle(prune_model(load_bundle(DEFAULT_MODEL), max_features=40), folder + "/m")

@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 
 from topictag.errors import ModelError
-from topictag.model.bundle import CARD, MANIFEST, WEIGHTS, load_bundle, resolve_model, save_bundle
+from topictag.model.bundle import CARD, MANIFEST, WEIGHTS, load_bundle
+from topictag.model.catalog import resolve_model
 from topictag.model.inference import Model
 from topictag.model.manifest import integrity_of
+from topictag.model.writing import save_bundle
 
 
 def test_round_trip_gives_the_same_probabilities(trained, tmp_path):
@@ -145,14 +147,14 @@ def test_save_does_not_mutate_its_argument(trained, tmp_path):
 
 
 def test_failed_write_leaves_old_bundle(trained, bundle_copy, monkeypatch):
-    import topictag.model.bundle as bundle
+    import topictag.model.writing as writing
 
     before = (bundle_copy / WEIGHTS).read_bytes()
 
     def crash(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(bundle, "_write_synced", crash)
+    monkeypatch.setattr(writing, "_write_synced", crash)
     with pytest.raises(OSError, match="disk full"):
         save_bundle(load_bundle(trained.path), bundle_copy, force=True)
     assert (bundle_copy / WEIGHTS).read_bytes() == before

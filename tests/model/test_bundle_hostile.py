@@ -14,10 +14,11 @@ import pytest
 
 from tests.conftest import DEFAULT_MODEL
 from topictag.errors import ModelError
-from topictag.model.bundle import MANIFEST, WEIGHTS, load_bundle, save_bundle
+from topictag.model.bundle import MANIFEST, WEIGHTS, load_bundle
 from topictag.model.inference import load_model
 from topictag.model.manifest import integrity_of
 from topictag.model.pruning import prune_model
+from topictag.model.writing import save_bundle
 
 
 @pytest.fixture

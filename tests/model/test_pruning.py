@@ -4,9 +4,10 @@ import numpy as np
 
 from tests.conftest import BUNDLED_CORPUS, DEFAULT_MODEL
 from topictag.data.corpus import read_corpus
-from topictag.model.bundle import load_bundle, save_bundle
+from topictag.model.bundle import load_bundle
 from topictag.model.inference import Model
 from topictag.model.pruning import prune_model
+from topictag.model.writing import save_bundle
 from topictag.train.bridge import to_sklearn
 
 

@@ -9,7 +9,8 @@ import pytest
 
 from tests.conftest import DEFAULT_MODEL
 from topictag.errors import ModelError
-from topictag.model.bundle import load_bundle, save_bundle
+from topictag.model.bundle import load_bundle
+from topictag.model.writing import save_bundle
 from topictag.serve.registry import ModelSet, model_name
 
 

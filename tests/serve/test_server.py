@@ -19,7 +19,8 @@ import pytest
 
 from tests.conftest import DEFAULT_MODEL
 from tests.serve.running import ROOT, running
-from topictag.model.bundle import load_bundle, save_bundle
+from topictag.model.bundle import load_bundle
+from topictag.model.writing import save_bundle
 from topictag.serve.server import is_loopback, parse_address
 
 

@@ -7,7 +7,8 @@ import pytest
 
 from tests.conftest import tiny_rows, with_furniture, write_jsonl
 from topictag.errors import DataError
-from topictag.model.bundle import WEIGHTS, save_bundle
+from topictag.model.bundle import WEIGHTS
+from topictag.model.writing import save_bundle
 from topictag.train.dask_engine import DaskEngine, planned_trials
 from topictag.train.recipe import FeatureConfig, ModelConfig, TrainConfig
 from topictag.train.stream_reading import plan_blocks

@@ -15,7 +15,8 @@ from tests.conftest import (
     write_jsonl,
 )
 from topictag.errors import DataError
-from topictag.model.bundle import MANIFEST, WEIGHTS, load_bundle, save_bundle
+from topictag.model.bundle import MANIFEST, WEIGHTS, load_bundle
+from topictag.model.writing import save_bundle
 from topictag.train.recipe import TrainConfig, load_config
 from topictag.train.training import train_model
 

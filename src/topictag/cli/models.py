@@ -36,7 +36,7 @@ def models_list(
     quiet: Quiet = False,
 ) -> None:
     """List the model bundles in the models folder ($TOPICTAG_MODELS, default ./models)."""
-    from topictag.model.bundle import list_bundles
+    from topictag.model.catalog import list_bundles
 
     bundles = list_bundles(models_dir())
     if not bundles:
@@ -136,8 +136,10 @@ def models_prune(
     quiet: Quiet = False,
 ) -> None:
     """Write a smaller copy of a model: fewer features and/or 16-bit weights."""
-    from topictag.model.bundle import check_bundle_target, load_bundle, resolve_model
+    from topictag.model.bundle import load_bundle
+    from topictag.model.catalog import resolve_model
     from topictag.model.pruning import prune_model
+    from topictag.model.writing import check_bundle_target
     from topictag.train.saving import save_model
 
     check_bundle_target(output, force=force)
@@ -161,7 +163,7 @@ def models_verify(
 ) -> None:
     """Audit a bundle you were handed: schema, hashes, archive members, token patterns."""
     from topictag.model.audit import verify_bundle
-    from topictag.model.bundle import resolve_model
+    from topictag.model.catalog import resolve_model
 
     typer.echo(verify_bundle(resolve_model(model)).text(), nl=False)
 

@@ -118,7 +118,7 @@ def train(
     if streaming and (tune or cv):
         raise typer.BadParameter("--tune and --cv do not stream: tune or cross-validate in memory")
     from topictag.data.files import check_output_file
-    from topictag.model.bundle import check_bundle_target
+    from topictag.model.writing import check_bundle_target
     from topictag.train.bridge import check_recipe
 
     check_bundle_target(output, force=force)  # before fitting, not after

@@ -254,6 +254,6 @@ def _weights_sha256(model: Model) -> str:
     weights = model.manifest.get("weights", {}).get("sha256")
     if weights:
         return str(weights)
-    from topictag.model.bundle import _npz_bytes  # a model not saved yet: the bytes it would get
+    from topictag.model.writing import npz_bytes  # a model not saved yet: the bytes it would get
 
-    return hashlib.sha256(_npz_bytes(model.data.arrays())).hexdigest()
+    return hashlib.sha256(npz_bytes(model.data.arrays())).hexdigest()

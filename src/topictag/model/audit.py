@@ -28,9 +28,9 @@ from topictag.model.bundle import (
     WEIGHTS,
     ModelData,
     load_bundle,
-    save_bundle,
 )
 from topictag.model.features import View
+from topictag.model.writing import save_bundle
 
 
 @dataclass

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from topictag.model.bundle import ModelData, load_bundle, resolve_model
+from topictag.model.bundle import ModelData, load_bundle
+from topictag.model.catalog import resolve_model
 from topictag.model.decision import (
     SINGLE_LABEL,
     abstaining,
@@ -256,8 +257,7 @@ class Model:
         """Yield each view's n-grams of the texts, in view order.
 
         Each item is ``(grams, ids, lengths)``: every n-gram of every text in order, its feature
-        index within the view (-1 if unknown), and how many n-grams each text has (the drift
-        statistics need the n-grams; :meth:`score` looks terms up without keeping them).
+        index within the view (-1 if unknown), and how many n-grams each text has (for drift).
         """
         for runtime in self._views:
             grams = list(map(runtime.analyze, texts))
@@ -389,7 +389,7 @@ def _probability(value: float, what: str) -> float:
 
 
 def load_model(path_or_name: str | Path) -> Model:
-    """Load a bundle by folder path or by name (see :func:`topictag.model.bundle.resolve_model`).
+    """Load a bundle by folder path or by name (see :func:`topictag.model.catalog.resolve_model`).
 
     Raises
     ------

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from topictag.errors import ModelError
-from topictag.model.bundle import MANIFEST, WEIGHTS, resolve_model
+from topictag.model.bundle import MANIFEST, WEIGHTS
+from topictag.model.catalog import resolve_model
 from topictag.model.inference import Model, load_model
 
 log = logging.getLogger("topictag")
@@ -97,7 +98,7 @@ class ModelSet:
     ----------
     sources : list of str
         ``--model`` values: bundle folders or names (see
-        :func:`topictag.model.bundle.resolve_model`).
+        :func:`topictag.model.catalog.resolve_model`).
 
     Raises
     ------

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from topictag.evaluate.card import model_card
-from topictag.model.bundle import ModelData, save_bundle
+from topictag.model.bundle import ModelData
+from topictag.model.writing import save_bundle
 
 
 def save_model(data: ModelData, path: str | Path, *, force: bool = False) -> Path:
