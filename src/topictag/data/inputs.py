@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from topictag.data.corpus import (
+from topictag.data.lines import (
     MAX_LINE_BYTES,
     STDIN,
     describe,
@@ -88,7 +88,7 @@ def read_items(
     max_line_bytes : int
         The longest line, CSV row or (with ``whole``) article accepted, in bytes.
     progress : callable, optional
-        Receives the bytes read (see :func:`topictag.data.corpus.iter_lines`).
+        Receives the bytes read (see :func:`topictag.data.lines.iter_lines`).
     stream : binary file, optional
         Read from this open stream (``source`` still names it, and picks the format).
 
