@@ -206,8 +206,11 @@ def fit_shard(
     """One fit pass over a shard's blocks; returns the models and the rows seen.
 
     ``models[0][j]`` is label j's calibration model, fitted on the rows outside the held-out
-    share; ``models[1][j]`` the final model, fitted on every row.
+    share; ``models[1][j]`` the final model, fitted on every row. They are copied first: on
+    Dask, shards that run on one worker receive the same scattered object, and fitting it in
+    place would start the second shard from the first one's result.
     """
+    models = copy.deepcopy(models)
     rows = 0
     classes = np.array([0, 1])
     for block, places in items:
