@@ -1,8 +1,11 @@
 """Drift statistics of a running service, in the Prometheus text format (for ``/metrics``).
 
-The HTTP service feeds every classified batch to one :class:`~topictag.model.drift.DriftMonitor`
-(``count_terms=False``: numbers only, constant memory) and appends :func:`drift_metrics` to its
-``/metrics`` page, so a dashboard sees the same numbers as ``topictag drift``.
+:func:`drift_metrics` renders what a :class:`~topictag.model.drift.DriftMonitor` has seen
+(``count_terms=False``: numbers only, constant memory) as gauges, the same numbers as
+``topictag drift``, for a service that feeds its classified batches to a monitor. ``serve
+--http`` does not feed one yet: with several worker processes the statistics would have to be
+summed across them before the drift is computed, which prometheus_client's multiprocess mode
+cannot do for a derived value.
 """
 
 from __future__ import annotations
