@@ -260,12 +260,7 @@ class Model:
         index within the view (-1 if unknown), and how many n-grams each text has (for drift).
         """
         for runtime in self._views:
-            grams = list(map(runtime.analyze, texts))
-            lengths = np.fromiter(map(len, grams), dtype=np.int64, count=len(texts))
-            terms = list(chain.from_iterable(grams))
-            get = runtime.index.get
-            ids = np.fromiter(map(get, terms, repeat(-1)), dtype=np.int64, count=len(terms))
-            yield terms, ids, lengths
+            yield runtime.grams(texts)
 
     def _features(
         self, texts: Sequence[str]
@@ -365,12 +360,17 @@ class _ViewRuntime:
             [order[0][docs], order[1][more_docs]]
         )
 
-    def _analyzed(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        grams = list(map(self.analyze, texts))
-        lengths = np.fromiter(map(len, grams), dtype=np.int64, count=len(texts))
-        terms = list(chain.from_iterable(grams))
+    def grams(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Every n-gram of the texts in order, its column (-1 when unknown), each text's count."""
+        per_text = list(map(self.analyze, texts))
+        lengths = np.fromiter(map(len, per_text), dtype=np.int64, count=len(texts))
+        terms = list(chain.from_iterable(per_text))
         get = self.index.get
         ids = np.fromiter(map(get, terms, repeat(-1)), dtype=np.int64, count=len(terms))
+        return terms, ids, lengths
+
+    def _analyzed(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        _, ids, lengths = self.grams(texts)
         return ids, np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
 
 

@@ -28,7 +28,6 @@ from topictag.model.decision import (
     SINGLE_LABEL,
     abstaining,
     calibrated_probabilities,
-    choose_thresholds,
     decide_labels,
     sigmoid,
 )
@@ -213,22 +212,22 @@ def cross_fitted_decisions(
     fold abstains as the final model does, with the head's calibration and threshold fitted on
     the other folds (:func:`topictag.train.abstain.calibrate_head`).
     """
-    from topictag.train.calibration import fit_sigmoids
+    from topictag.train.calibration import calibrate
 
+    decision = config.decision
     predicted = np.zeros(Y.shape, dtype=np.int8)
     for k in np.unique(folds):
         scored, fitted = folds == k, folds != k
-        calibration = fit_sigmoids(oof[fitted], Y[fitted])
-        probs = calibrated_probabilities(oof[fitted], calibration, single_label=False)
-        thresholds = choose_thresholds(
-            probs,
+        calibration, thresholds = calibrate(
+            oof[fitted],
             Y[fitted],
-            min_positives=config.decision.min_positives,
-            default=config.decision.default_threshold,
-            shrinkage=config.decision.threshold_shrinkage,
+            min_positives=decision.min_positives,
+            default=decision.default_threshold,
+            shrinkage=decision.threshold_shrinkage,
         )
         abstain = None
         if no_topic is not None:
+            probs = calibrated_probabilities(oof[fitted], calibration, single_label=False)
             head, cut = calibrate_head(no_topic[fitted], Y[fitted], probs, thresholds)
             abstain = abstaining(sigmoid(no_topic[scored], head[0], head[1]), cut)
         predicted[scored] = decide_labels(
