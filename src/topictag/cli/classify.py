@@ -18,8 +18,10 @@ from topictag.cli.classifying import (
 from topictag.cli.common import (
     DEFAULT_MODEL,
     MAX_LINE_BYTES,
+    SCORES_HELP,
     MaxLineBytes,
     Quiet,
+    Scores,
     TableFormat,
     log,
     reports_errors,
@@ -33,17 +35,6 @@ class InputFormat(StrEnum):
     text = "text"
     jsonl = "jsonl"
     csv = "csv"
-
-
-class Scores(StrEnum):
-    """How much of each result's ``scores`` to keep."""
-
-    all = "all"
-    labels = "labels"
-    none = "none"
-
-
-_SCORES_HELP = "all: every label's probability; labels: only the given labels'; none: no scores."
 
 
 @reports_errors
@@ -98,7 +89,7 @@ def classify(
         bool, typer.Option("--paragraphs", "-p", help="Each input is an article: split it.")
     ] = False,
     scores: Annotated[
-        Scores, typer.Option(help=_SCORES_HELP + " The table format ignores it.")
+        Scores, typer.Option(help=SCORES_HELP + " The table format ignores it.")
     ] = Scores.all,
     skip_invalid: Annotated[
         bool, typer.Option(help="Report bad input lines on stderr and go on.")

@@ -51,6 +51,17 @@ class TableFormat(StrEnum):
     parquet = "parquet"  # folder outputs only
 
 
+class Scores(StrEnum):
+    """How much of each result's ``scores`` to keep."""
+
+    all = "all"
+    labels = "labels"
+    none = "none"
+
+
+SCORES_HELP = "all: every label's probability; labels: only the given labels'; none: no scores."
+
+
 class Split(StrEnum):
     """A split of a corpus."""
 

@@ -9,11 +9,12 @@ from typing import Annotated
 
 import typer
 
-from topictag.cli.classify import _SCORES_HELP, Scores
 from topictag.cli.common import (
     DEFAULT_MODEL,
     MAX_LINE_BYTES,
+    SCORES_HELP,
     MaxLineBytes,
+    Scores,
     log,
     reports_errors,
 )
@@ -61,7 +62,7 @@ def serve(
         int, typer.Option(min=1, help="Most texts (or items) in one request (HTTP 413 above).")
     ] = 1000,
     max_line_bytes: MaxLineBytes = MAX_LINE_BYTES,
-    scores: Annotated[Scores, typer.Option(help=_SCORES_HELP)] = Scores.all,
+    scores: Annotated[Scores, typer.Option(help=SCORES_HELP)] = Scores.all,
     watch_interval: Annotated[
         float,
         typer.Option(
